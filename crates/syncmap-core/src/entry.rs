@@ -1,0 +1,399 @@
+//! [`Entry`]: one key, its cached hash, and its atomically replaced value slot.
+
+use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
+
+use crate::{
+    primitive::sync::atomic::{AtomicPtr, Ordering::*},
+    reclaim::{Reclaim, Retire, sealed::Sealed},
+};
+
+/// The address behind the *expunged* state: a static, so no allocation can ever share it.
+static EXPUNGED_SENTINEL: u8 = 0;
+
+/// The sentinel pointer of the *expunged* state, never dereferenced.
+#[inline]
+fn expunged<V>() -> *mut V {
+    (&raw const EXPUNGED_SENTINEL).cast_mut().cast::<V>()
+}
+
+/// Proof that the caller holds the dirty-map lock: only [`SyncMap`](crate::SyncMap) can make one,
+/// from its `MutexGuard`. Functions named `*_locked` take it, as Go's do by convention.
+pub(crate) struct Locked<'a>(PhantomData<&'a mut ()>);
+
+impl Locked<'_> {
+    /// # Safety
+    ///
+    /// The dirty-map mutex is held for as long as the returned proof lives.
+    pub(crate) unsafe fn new() -> Self {
+        Locked(PhantomData)
+    }
+}
+
+/// One key of the map, shared by the read table and the dirty table.
+///
+/// The key and its hash never change; the hash is cached so that rebuilding the dirty table
+/// from the read table never calls the user's `Hash`.
+///
+/// # State table of `value`
+///
+/// | `value`        | state        | meaning                                                                 |
+/// |----------------|--------------|-------------------------------------------------------------------------|
+/// | a value pointer| **present**  | the key maps to `*value`; the entry is in read, and in dirty if dirty exists |
+/// | null           | **deleted**  | the key is absent, but the entry stays linked and a store may revive it without the lock |
+/// | `EXPUNGED`     | **expunged** | the key is absent, dirty exists and does *not* hold this entry; only read links it |
+///
+/// Transitions (all by CAS or swap on `value`):
+///
+/// | from → to               | who                                   | lock |
+/// |-------------------------|---------------------------------------|------|
+/// | present → present       | swap, compare-and-swap                | no   |
+/// | present → deleted       | delete, compare-and-delete            | no   |
+/// | deleted → present       | store, swap, load-or-store            | no   |
+/// | deleted → expunged      | [`try_expunge_locked`](Self::try_expunge_locked), while rebuilding dirty | yes  |
+/// | expunged → deleted      | [`unexpunge_locked`](Self::unexpunge_locked), before relinking into dirty | yes  |
+///
+/// Nothing leaves or enters *expunged* without the lock, which is why, under the lock,
+/// "expunged" is a reliable answer to "is this entry missing from dirty?".
+///
+/// # Ownership
+///
+/// An entry owns the value its slot points at: whoever replaces the pointer owns the old value
+/// and retires it. The entry itself is owned by the map as a whole (tables hold raw pointers), and
+/// is retired when it becomes unreachable from both tables: see [`SyncMap`](crate::SyncMap).
+pub(crate) struct Entry<K, V, R: Reclaim> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    value: AtomicPtr<V>,
+    _reclaim: PhantomData<R>,
+}
+
+/// What a lock-free load-or-store found.
+pub(crate) enum LoadOrStore<V, R: Reclaim> {
+    /// The key was present: its value, and the value the caller offered, returned unused.
+    Loaded(NonNull<V>, Owned<V, R>),
+    /// The offered value was stored; this is its pointer, now owned by the entry.
+    Stored(NonNull<V>),
+    /// The entry is expunged: the caller must take the lock.
+    Expunged(Owned<V, R>),
+}
+
+impl<K, V, R: Reclaim> Entry<K, V, R> {
+    /// A new entry holding `value`, on the heap.
+    pub(crate) fn boxed(hash: u64, key: K, value: Owned<V, R>) -> EntryPtr<K, V, R> {
+        let entry = Box::new(Entry {
+            hash,
+            key,
+            value: AtomicPtr::new(value.into_raw().as_ptr()),
+            _reclaim: PhantomData,
+        });
+        EntryPtr(NonNull::from(Box::leak(entry)))
+    }
+
+    #[inline]
+    pub(crate) fn matches<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.hash == hash && self.key.borrow() == key
+    }
+
+    /// The raw slot, for a load under a guard.
+    #[inline]
+    pub(crate) fn slot(&self) -> &AtomicPtr<V> {
+        &self.value
+    }
+
+    /// Decodes a slot pointer: `Some` for a present value.
+    #[inline]
+    pub(crate) fn present(p: *mut V) -> Option<NonNull<V>> {
+        if p == expunged::<V>() {
+            None
+        } else {
+            NonNull::new(p)
+        }
+    }
+
+    /// Go's `entry.load`: the present value, if any (plain acquire load).
+    #[inline]
+    pub(crate) fn load(&self) -> Option<NonNull<V>> {
+        Self::present(self.value.load(Acquire))
+    }
+
+    /// Whether the entry is expunged. Stable only under the lock.
+    #[inline]
+    pub(crate) fn is_expunged(&self, _locked: &Locked<'_>) -> bool {
+        self.value.load(Acquire) == expunged::<V>()
+    }
+
+    /// Go's `trySwap`: swaps in `new` unless the entry is expunged. Returns the previous present
+    /// value (which the caller now owns), or gives `new` back if expunged.
+    pub(crate) fn try_swap(&self, new: Owned<V, R>) -> Result<Option<NonNull<V>>, Owned<V, R>> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            if p == expunged::<V>() {
+                return Err(new);
+            }
+            match self
+                .value
+                .compare_exchange_weak(p, new.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    new.into_raw();
+                    return Ok(NonNull::new(p));
+                }
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Go's `swapLocked`: the entry is known not to be expunged (the lock is held, and it was
+    /// unexpunged or found in dirty). Returns the previous present value, now the caller's.
+    pub(crate) fn swap_locked(&self, new: Owned<V, R>, _locked: &Locked<'_>) -> Option<NonNull<V>> {
+        let prev = self.value.swap(new.into_raw().as_ptr(), AcqRel);
+        debug_assert_ne!(prev, expunged::<V>(), "swap_locked on an expunged entry");
+        NonNull::new(prev)
+    }
+
+    /// Go's `unexpungeLocked`: expunged → deleted. True if the entry was expunged, in which case
+    /// the caller must link it into dirty before unlocking.
+    pub(crate) fn unexpunge_locked(&self, _locked: &Locked<'_>) -> bool {
+        self.value
+            .compare_exchange(expunged::<V>(), core::ptr::null_mut(), AcqRel, Acquire)
+            .is_ok()
+    }
+
+    /// Go's `tryExpungeLocked`: deleted → expunged while dirty is being rebuilt. True if the
+    /// entry is (now) expunged and must be left out of dirty.
+    pub(crate) fn try_expunge_locked(&self, _locked: &Locked<'_>) -> bool {
+        let mut p = self.value.load(Acquire);
+        while p.is_null() {
+            match self.value.compare_exchange_weak(
+                core::ptr::null_mut(),
+                expunged::<V>(),
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(current) => p = current,
+            }
+        }
+        // Entries are expunged only while building dirty from read, and read never holds an
+        // expunged entry at that point (it was promoted from a dirty table, which never does).
+        debug_assert_ne!(p, expunged::<V>(), "read held an expunged entry at rebuild");
+        p == expunged::<V>()
+    }
+
+    /// Go's `tryLoadOrStore`.
+    pub(crate) fn try_load_or_store(&self, new: Owned<V, R>) -> LoadOrStore<V, R> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            if p == expunged::<V>() {
+                return LoadOrStore::Expunged(new);
+            }
+            if let Some(present) = NonNull::new(p) {
+                return LoadOrStore::Loaded(present, new);
+            }
+            match self.value.compare_exchange_weak(
+                core::ptr::null_mut(),
+                new.as_ptr(),
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => return LoadOrStore::Stored(new.into_raw()),
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Go's `tryCompareAndSwap`: replaces the present value with `new` if it equals `old`.
+    /// Returns the replaced value (the caller's to retire); `new` is allocated only once a
+    /// comparison succeeded, and freed if the swap does not happen.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    pub(crate) unsafe fn try_compare_and_swap(&self, old: &V, new: V) -> Option<NonNull<V>>
+    where
+        V: PartialEq,
+    {
+        let mut new = Some(new);
+        let mut owned: Option<Owned<V, R>> = None;
+        let mut p = self.value.load(Acquire);
+        loop {
+            let present = Self::present(p)?;
+            // SAFETY: `present` was read under the caller's guard.
+            if unsafe { present.as_ref() } != old {
+                return None;
+            }
+            let boxed = owned.get_or_insert_with(|| Owned::new(new.take().expect("allocated once")));
+            match self
+                .value
+                .compare_exchange_weak(p, boxed.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    if let Some(published) = owned.take() {
+                        published.into_raw();
+                    }
+                    return Some(present);
+                }
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Go's `entry.delete` (present → deleted), and compare-and-delete when `old` is given.
+    /// Returns the removed value, now the caller's to retire.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    pub(crate) unsafe fn delete_if(&self, old: Option<&V>) -> Option<NonNull<V>>
+    where
+        V: PartialEq,
+    {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let present = Self::present(p)?;
+            // SAFETY: `present` was read under the caller's guard.
+            if old.is_some_and(|old| unsafe { present.as_ref() } != old) {
+                return None;
+            }
+            match self
+                .value
+                .compare_exchange_weak(p, core::ptr::null_mut(), AcqRel, Acquire)
+            {
+                Ok(_) => return Some(present),
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// [`delete_if`](Self::delete_if) without a comparison, for any `V`.
+    ///
+    /// # Safety
+    ///
+    /// As for `delete_if`.
+    pub(crate) unsafe fn delete(&self) -> Option<NonNull<V>> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let present = Self::present(p)?;
+            match self
+                .value
+                .compare_exchange_weak(p, core::ptr::null_mut(), AcqRel, Acquire)
+            {
+                Ok(_) => return Some(present),
+                Err(current) => p = current,
+            }
+        }
+    }
+}
+
+impl<K, V, R: Reclaim> Drop for Entry<K, V, R> {
+    fn drop(&mut self) {
+        // An entry is dropped once unreachable, so its slot is ours alone.
+        if let Some(value) = Self::present(self.value.load(Acquire)) {
+            // SAFETY: the slot owns its present value, which came from `R::alloc`.
+            unsafe { R::dealloc(value) }
+        }
+    }
+}
+
+impl<K, V, R: Reclaim> Sealed for Entry<K, V, R> {}
+
+impl<K, V, R: Reclaim> Retire for Entry<K, V, R> {
+    unsafe fn reclaim(ptr: NonNull<Self>) {
+        // SAFETY: entries are allocated by `Entry::boxed` and reclaimed once (caller's contract).
+        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+    }
+}
+
+/// A pointer to a live [`Entry`], as both tables store it.
+///
+/// Invariant: the entry is alive while it is linked from the published read table or from the
+/// dirty table, and, after being unlinked and retired, while any guard that was active before the
+/// retirement lives.
+pub(crate) struct EntryPtr<K, V, R: Reclaim>(NonNull<Entry<K, V, R>>);
+
+impl<K, V, R: Reclaim> Clone for EntryPtr<K, V, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V, R: Reclaim> Copy for EntryPtr<K, V, R> {}
+
+impl<K, V, R: Reclaim> EntryPtr<K, V, R> {
+    /// Borrows the entry.
+    ///
+    /// # Safety
+    ///
+    /// The entry must stay alive for `'a`: it was read from a table under a guard that lives for
+    /// `'a`, or the dirty lock (or exclusive access to the map) is held for `'a`.
+    #[inline]
+    pub(crate) unsafe fn get<'a>(self) -> &'a Entry<K, V, R> {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn as_non_null(self) -> NonNull<Entry<K, V, R>> {
+        self.0
+    }
+}
+
+/// A value allocated by `R::alloc` and not yet published: freed on drop (so a panic between
+/// allocation and publication leaks nothing).
+pub(crate) struct Owned<V, R: Reclaim> {
+    ptr: NonNull<V>,
+    _marker: PhantomData<(V, R)>,
+}
+
+impl<V, R: Reclaim> Owned<V, R> {
+    pub(crate) fn new(value: V) -> Self {
+        Owned {
+            ptr: R::alloc(value),
+            _marker: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn as_ptr(&self) -> *mut V {
+        self.ptr.as_ptr()
+    }
+
+    /// Hands ownership to whoever stored the pointer.
+    #[inline]
+    pub(crate) fn into_raw(self) -> NonNull<V> {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        ptr
+    }
+}
+
+impl<V, R: Reclaim> Drop for Owned<V, R> {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `R::alloc` and was never published.
+        unsafe { R::dealloc(self.ptr) }
+    }
+}
+
+/// A retired value: `V` behind the pointer `R::alloc` returned, freed with `R::dealloc`.
+#[repr(transparent)]
+pub(crate) struct RetiredValue<V, R: Reclaim>(V, PhantomData<R>);
+
+impl<V, R: Reclaim> RetiredValue<V, R> {
+    #[inline]
+    pub(crate) fn cast(ptr: NonNull<V>) -> NonNull<Self> {
+        ptr.cast()
+    }
+}
+
+impl<V, R: Reclaim> Sealed for RetiredValue<V, R> {}
+
+impl<V, R: Reclaim> Retire for RetiredValue<V, R> {
+    unsafe fn reclaim(ptr: NonNull<Self>) {
+        // SAFETY: `RetiredValue` is `repr(transparent)` over `V`, the pointer came from
+        // `R::alloc`, and it is reclaimed once.
+        unsafe { R::dealloc(ptr.cast::<V>()) }
+    }
+}

@@ -1,0 +1,151 @@
+//! Go's `sync.Map` for Rust: the read/dirty/miss-promotion algorithm, written once and generic
+//! over a memory-reclamation strategy.
+//!
+//! Most users want a backend crate, not this one: `syncmap-epoch` (crossbeam-epoch, the default
+//! choice) or, later, `syncmap-arcswap`. Each is a [`Reclaim`] strategy plus aliases of
+//! [`SyncMap`].
+//!
+//! # Contents
+//!
+//! * [`ConcurrentMap`]: the API (Go's `Load`, `Store`, `LoadOrStore`, `LoadAndDelete`, `Delete`,
+//!   `Swap`, `CompareAndSwap`, `CompareAndDelete`, `Range`, `Clear`, plus `len`).
+//! * [`SyncMap`]: the algorithm, with its design and invariants in its docs.
+//! * [`Reclaim`]: the contract a backend implements; [`reclaim::DeferToDrop`] is the simplest.
+//! * [`Stats`]: hits, misses, promotions and rebuilds, to tell whether a workload suits the map.
+//!
+//! # When to use it
+//!
+//! As Go's documentation says: when a key is written once and read many times (caches that only
+//! grow), or when threads read, write and overwrite disjoint sets of keys. Then reads take no
+//! lock and write no shared memory. Workloads that keep adding new keys pay an O(n) rebuild per
+//! promotion; a sharded or lock-free table suits them better.
+//!
+//! # Consistency
+//!
+//! Operations on one key are linearizable. [`SyncMap::range`] is not a snapshot (see there).
+//! [`SyncMap::len`] is exact when no write is in flight.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::thread;
+//! use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+//!
+//! let map: SyncMap<u32, String, DeferToDrop> = SyncMap::new();
+//! thread::scope(|s| {
+//!     for t in 0..4 {
+//!         let map = &map;
+//!         s.spawn(move || map.store(t, format!("thread {t}")));
+//!     }
+//! });
+//! assert_eq!(map.len(), 4);
+//! assert_eq!(map.load(&2).as_deref().map(String::as_str), Some("thread 2"));
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod entry;
+mod map;
+pub mod primitive;
+pub mod reclaim;
+mod stats;
+mod sync_map;
+
+pub use map::ConcurrentMap;
+pub use reclaim::{Reclaim, Retire};
+pub use stats::Stats;
+pub use sync_map::{Pinned, SyncMap};
+
+mod trait_impl {
+    use core::{
+        borrow::Borrow,
+        hash::{BuildHasher, Hash},
+    };
+
+    use crate::{ConcurrentMap, Reclaim, SyncMap};
+
+    impl<K, V, R, S> ConcurrentMap<K, V> for SyncMap<K, V, R, S>
+    where
+        K: Hash + Eq + Send + 'static,
+        V: Send + 'static,
+        R: Reclaim,
+        S: BuildHasher,
+    {
+        type Ref<'a>
+            = R::Ref<'a, V>
+        where
+            Self: 'a;
+
+        fn load<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            SyncMap::load(self, key)
+        }
+
+        fn store(&self, key: K, value: V) {
+            SyncMap::store(self, key, value)
+        }
+
+        fn load_or_store(&self, key: K, value: V) -> (Self::Ref<'_>, bool) {
+            SyncMap::load_or_store(self, key, value)
+        }
+
+        fn load_and_delete<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            SyncMap::load_and_delete(self, key)
+        }
+
+        fn delete<Q>(&self, key: &Q)
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            SyncMap::delete(self, key)
+        }
+
+        fn swap(&self, key: K, value: V) -> Option<Self::Ref<'_>> {
+            SyncMap::swap(self, key, value)
+        }
+
+        fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+            V: PartialEq,
+        {
+            SyncMap::compare_and_swap(self, key, old, new)
+        }
+
+        fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+            V: PartialEq,
+        {
+            SyncMap::compare_and_delete(self, key, old)
+        }
+
+        fn range<F>(&self, f: F)
+        where
+            F: FnMut(&K, &V) -> bool,
+        {
+            SyncMap::range(self, f)
+        }
+
+        fn clear(&self) {
+            SyncMap::clear(self)
+        }
+
+        fn len(&self) -> usize {
+            SyncMap::len(self)
+        }
+
+        fn is_empty(&self) -> bool {
+            SyncMap::is_empty(self)
+        }
+    }
+}

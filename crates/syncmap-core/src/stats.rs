@@ -1,0 +1,95 @@
+//! [`Stats`]: what the map did, so a user can tell whether the workload suits the design.
+
+use crate::primitive::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters of the map's internal events, from [`SyncMap::stats`](crate::SyncMap::stats).
+///
+/// The design pays off when `read_hits` dwarfs `misses` and `dirty_rebuilds` is small: keys
+/// written once and read many times, or disjoint key sets per thread. Many rebuilds per
+/// promotion, or misses close to hits, mean a workload of new keys, where a sharded map
+/// (dashmap) or a lock-free table (papaya) fits better.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+/// map.store(1, 10); // a new key: goes to the dirty map
+/// assert!(map.load(&1).is_some()); // a miss: read does not have it yet; promotes (1 miss >= 1 dirty key)
+/// assert!(map.load(&1).is_some()); // a read-map hit
+/// let stats = map.stats();
+/// assert_eq!(stats.misses, 1);
+/// assert_eq!(stats.promotions, 1);
+/// assert!(stats.read_hits >= 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Lookups answered by the read map without the lock (`load`, and the pinned `load`).
+    ///
+    /// Counted in per-thread stripes without read-modify-write instructions, so that the hit
+    /// path writes no shared cache line. Two threads that share a stripe can lose each other's
+    /// increments: treat this as a close lower bound, exact in single-threaded use.
+    pub read_hits: u64,
+    /// Lookups that fell through to the dirty map under the lock (Go's `misses`, summed over
+    /// the map's life rather than reset at each promotion).
+    pub misses: u64,
+    /// Times the dirty map was promoted to be the read map (O(1)).
+    pub promotions: u64,
+    /// Times the dirty map was rebuilt from the read map (O(n): the design's main cost).
+    pub dirty_rebuilds: u64,
+    /// Entries expunged during rebuilds: deleted keys left out of the new dirty map.
+    pub expunged: u64,
+    /// Expunged entries revived by a store of their key.
+    pub unexpunged: u64,
+}
+
+/// The counters kept under the dirty-map lock.
+#[derive(Debug, Default)]
+pub(crate) struct LockedStats {
+    pub(crate) misses: u64,
+    pub(crate) promotions: u64,
+    pub(crate) dirty_rebuilds: u64,
+    pub(crate) expunged: u64,
+    pub(crate) unexpunged: u64,
+}
+
+const STRIPES: usize = 8;
+
+/// An atomic counter alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+/// Read-hit counters striped by thread, so that threads increment different cache lines.
+#[derive(Debug, Default)]
+pub(crate) struct HitCounter {
+    stripes: [Padded; STRIPES],
+}
+
+#[cfg(not(loom))]
+fn stripe() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.try_with(|s| *s).unwrap_or(0)
+}
+
+impl HitCounter {
+    /// Counts one hit: a load and a store to this thread's stripe, no locked instruction.
+    #[inline]
+    pub(crate) fn hit(&self) {
+        #[cfg(not(loom))]
+        {
+            let cell = &self.stripes[stripe()].0;
+            cell.store(cell.load(Relaxed).wrapping_add(1), Relaxed);
+        }
+    }
+
+    pub(crate) fn total(&self) -> u64 {
+        self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
+    }
+}

@@ -1,0 +1,1171 @@
+//! [`SyncMap`]: Go's `sync.Map` algorithm, written once, generic over a [`Reclaim`] strategy.
+
+use core::{
+    borrow::Borrow,
+    fmt,
+    hash::{BuildHasher, Hash},
+    marker::PhantomData,
+    ptr::NonNull,
+};
+use std::hash::RandomState;
+
+use hashbrown::HashTable;
+
+use crate::{
+    entry::{Entry, EntryPtr, LoadOrStore, Locked, Owned, RetiredValue},
+    primitive::sync::{
+        Mutex, MutexGuard,
+        atomic::{AtomicBool, AtomicPtr, Ordering::*},
+    },
+    reclaim::{Reclaim, Retire, sealed::Sealed},
+    stats::{HitCounter, LockedStats, Stats},
+};
+
+/// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
+///
+/// `R` is the memory-reclamation strategy and `S` the hasher. Users name a backend's alias
+/// (`syncmap_epoch::SyncMap<K, V>`, ...) rather than this type.
+///
+/// # Design
+///
+/// * **read**: an immutable hash table of entries, published through one atomic pointer. A
+///   lookup that finds its key there takes no lock and writes no shared memory.
+/// * **dirty**: a second table behind a mutex, holding every live entry of read plus the keys
+///   stored since the last promotion. `amended` (a flag of the read table) says dirty has keys
+///   read lacks.
+/// * **misses**: lookups that had to take the lock. When they reach the size of dirty, dirty
+///   becomes the new read table in O(1), and the next new key rebuilds dirty from read in O(n).
+/// * **entries** are shared by both tables; their value slot is *present*, *deleted* or
+///   *expunged* (see the state table in `entry.rs`), changed by CAS, so updating a key that read
+///   already has needs no lock.
+///
+/// # Invariants
+///
+/// Under the dirty lock:
+/// 1. `read` never changes after publication (the `amended` flag only goes false → true).
+/// 2. If dirty exists, every entry of read is either in dirty or expunged, never both; and the
+///    graveyard lists exactly the entries expunged by the last rebuild (some may have been
+///    revived since: those are in dirty again).
+/// 3. If dirty does not exist, no entry is expunged, and `amended` is false.
+/// 4. A key has at most one entry across both tables.
+///
+/// Entry lifetime follows from these: an entry dies when it leaves both tables, which happens
+/// only (a) at promotion, to read entries still expunged (the graveyard), (b) when a key only
+/// dirty has is deleted, (c) at `clear`, and (d) when the map is dropped. In (a)–(c) the entry is
+/// retired through `R` with the old read table, so readers still inside it stay safe.
+///
+/// # Consistency
+///
+/// Every operation is linearizable on its own key. [`range`](Self::range) is not a snapshot:
+/// it visits each key at most once, visits every key present for the whole call, and may or may
+/// not see concurrent changes, as Go documents for `Range`. [`len`](Self::len) is exact when no
+/// write runs concurrently.
+pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
+    /// The published read table; never null.
+    read: AtomicPtr<ReadOnly<K, V, R>>,
+    dirty: Mutex<Dirty<K, V, R>>,
+    hits: HitCounter,
+    hash_builder: S,
+    reclaim: R,
+    _owns: PhantomData<(K, V)>,
+}
+
+// SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
+// strategy and hasher; retired ones may also be dropped on another thread, hence `Send` only.
+unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for SyncMap<K, V, R, S> {}
+
+// SAFETY: a shared map moves keys and values in from any thread (`Send`), lends `&K` and `&V` to
+// several threads at once (`Sync`), and shares its hasher (`Sync`). The strategy is `Sync` by
+// the `Reclaim` bound, and all shared state is behind atomics or the mutex.
+unsafe impl<K: Send + Sync, V: Send + Sync, R: Reclaim, S: Sync> Sync for SyncMap<K, V, R, S> {}
+
+/// A published read table: immutable but for `amended`, which only goes from false to true.
+struct ReadOnly<K, V, R: Reclaim> {
+    table: HashTable<EntryPtr<K, V, R>>,
+    /// True if dirty holds a key that `table` does not.
+    amended: AtomicBool,
+}
+
+impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
+    fn publish(table: HashTable<EntryPtr<K, V, R>>) -> *mut Self {
+        Box::into_raw(Box::new(ReadOnly {
+            table,
+            amended: AtomicBool::new(false),
+        }))
+    }
+
+    #[inline]
+    fn amended(&self) -> bool {
+        self.amended.load(Acquire)
+    }
+
+    #[inline]
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        find(&self.table, hash, key)
+    }
+}
+
+/// Looks `key` up in a table of live entries.
+#[inline]
+fn find<K, V, R, Q>(table: &HashTable<EntryPtr<K, V, R>>, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
+where
+    R: Reclaim,
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    table
+        .find(hash, |e| {
+            // SAFETY: entries linked from a table the caller may read are alive.
+            unsafe { e.get() }.matches(hash, key)
+        })
+        .copied()
+}
+
+/// The cached-hash hasher for tables of entries: rebuilding and growing never call `Hash`.
+#[inline]
+fn entry_hash<K, V, R: Reclaim>(e: &EntryPtr<K, V, R>) -> u64 {
+    // SAFETY: entries linked from a table the caller may write (under the lock) are alive.
+    unsafe { e.get() }.hash
+}
+
+/// The state behind the mutex.
+struct Dirty<K, V, R: Reclaim> {
+    table: Option<HashTable<EntryPtr<K, V, R>>>,
+    /// Lookups that fell through to dirty since the last promotion.
+    misses: usize,
+    /// Entries the last rebuild expunged (invariant 2).
+    graveyard: Vec<EntryPtr<K, V, R>>,
+    /// The capacity asked for at construction, used by the first rebuild only.
+    capacity_hint: usize,
+    stats: LockedStats,
+}
+
+impl<K, V, R: Reclaim> Dirty<K, V, R> {
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        find(self.table.as_ref()?, hash, key)
+    }
+
+    fn insert(&mut self, entry: EntryPtr<K, V, R>) {
+        // SAFETY: the caller links a live entry it just made or unexpunged.
+        let hash = unsafe { entry.get() }.hash;
+        self.table
+            .as_mut()
+            .expect("dirty exists when an entry is linked into it")
+            .insert_unique(hash, entry, entry_hash);
+    }
+
+    /// Unlinks `key`'s entry from dirty.
+    fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let table = self.table.as_mut()?;
+        let found = table.find_entry(hash, |e| {
+            // SAFETY: entries linked from dirty are alive while the lock is held.
+            unsafe { e.get() }.matches(hash, key)
+        });
+        found.ok().map(|occupied| occupied.remove().0)
+    }
+}
+
+/// What dies with a read table: the table itself, and entries no table links any more.
+struct Garbage<K, V, R: Reclaim> {
+    read: NonNull<ReadOnly<K, V, R>>,
+    entries: Vec<EntryPtr<K, V, R>>,
+}
+
+impl<K, V, R: Reclaim> Sealed for Garbage<K, V, R> {}
+
+impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
+    unsafe fn reclaim(ptr: NonNull<Self>) {
+        // SAFETY: garbage is boxed by `retire_read_locked` and reclaimed once.
+        let garbage = unsafe { Box::from_raw(ptr.as_ptr()) };
+        // SAFETY: the read table was published by `ReadOnly::publish` and is reclaimed with its
+        // garbage, once.
+        drop(unsafe { Box::from_raw(garbage.read.as_ptr()) });
+        for entry in garbage.entries {
+            // SAFETY: each listed entry was unlinked from every table and listed once.
+            unsafe { Entry::reclaim(entry.as_non_null()) }
+        }
+    }
+}
+
+/// A pinned view of a map: loads return plain references that live as long as the pin.
+///
+/// Created by [`SyncMap::pin`]. While it lives, memory retired by any thread is kept, so hold it
+/// for a batch of reads, not forever.
+pub struct Pinned<'m, K, V, R: Reclaim, S = RandomState> {
+    map: &'m SyncMap<K, V, R, S>,
+    guard: R::Guard<'m>,
+}
+
+impl<K, V, R: Reclaim, S> fmt::Debug for Pinned<'_, K, V, R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pinned").finish_non_exhaustive()
+    }
+}
+
+impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
+    /// Creates an empty map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_capacity_and_hasher(0, RandomState::new())
+    }
+
+    /// Creates an empty map whose first dirty table has room for `capacity` keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_capacity(1024);
+    /// map.store(1, 2);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
+}
+
+impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
+    /// Creates an empty map that hashes with `hash_builder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// map.store(7, 49);
+    /// assert_eq!(*map.load(&7).unwrap(), 49);
+    /// ```
+    pub fn with_hasher(hash_builder: S) -> Self {
+        Self::with_capacity_and_hasher(0, hash_builder)
+    }
+
+    /// Creates an empty map with a capacity hint and a hasher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> =
+    ///     SyncMap::with_capacity_and_hasher(16, RandomState::new());
+    /// map.store(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        SyncMap {
+            read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
+            dirty: Mutex::new(Dirty {
+                table: None,
+                misses: 0,
+                graveyard: Vec::new(),
+                capacity_hint: capacity,
+                stats: LockedStats::default(),
+            }),
+            hits: HitCounter::default(),
+            hash_builder,
+            reclaim: R::default(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The map's hasher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let _hasher: &RandomState = map.hasher();
+    /// ```
+    pub fn hasher(&self) -> &S {
+        &self.hash_builder
+    }
+
+    /// Counters of hits, misses, promotions and rebuilds: see [`Stats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// map.store(1, 1);
+    /// map.store(2, 2); // both new keys share one rebuild of dirty
+    /// assert_eq!(map.stats().dirty_rebuilds, 1);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let dirty = self.dirty.lock();
+        Stats {
+            read_hits: self.hits.total(),
+            misses: dirty.stats.misses,
+            promotions: dirty.stats.promotions,
+            dirty_rebuilds: dirty.stats.dirty_rebuilds,
+            expunged: dirty.stats.expunged,
+            unexpunged: dirty.stats.unexpunged,
+        }
+    }
+
+    /// The current read table.
+    #[inline]
+    fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
+        let ptr = self.reclaim.protect(guard, &self.read, Acquire);
+        // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
+        // every guard that could have loaded it, including `guard`.
+        unsafe { &*ptr }
+    }
+
+    /// Takes the dirty lock, with the proof that `*_locked` functions ask for.
+    fn lock(&self) -> (MutexGuard<'_, Dirty<K, V, R>>, Locked<'_>) {
+        let dirty = self.dirty.lock();
+        // SAFETY: the proof lives no longer than the caller's scope, which holds the guard;
+        // callers keep the `MutexGuard` alive alongside it.
+        (dirty, unsafe { Locked::new() })
+    }
+
+    /// Go's `missLocked`: counts a miss and promotes dirty once misses reach its size.
+    fn miss_locked(&self, dirty: &mut Dirty<K, V, R>, guard: &R::Guard<'_>, locked: &Locked<'_>) {
+        dirty.misses += 1;
+        dirty.stats.misses += 1;
+        let len = dirty.table.as_ref().map_or(0, HashTable::len);
+        if dirty.misses < len {
+            return;
+        }
+        self.promote_locked(dirty, guard, locked);
+    }
+
+    /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
+    /// entries that were not revived.
+    fn promote_locked(&self, dirty: &mut Dirty<K, V, R>, guard: &R::Guard<'_>, locked: &Locked<'_>) {
+        let Some(table) = dirty.table.take() else {
+            debug_assert!(false, "promotion without a dirty table");
+            return;
+        };
+        let dead: Vec<_> = dirty
+            .graveyard
+            .drain(..)
+            // SAFETY: graveyard entries are linked from read, which we are about to retire.
+            .filter(|e| unsafe { e.get() }.is_expunged(locked))
+            .collect();
+        dirty.misses = 0;
+        dirty.stats.promotions += 1;
+        self.replace_read_locked(ReadOnly::publish(table), dead, guard, locked);
+    }
+
+    /// Publishes `new` as the read table and retires the old one along with `dead` entries.
+    fn replace_read_locked(
+        &self,
+        new: *mut ReadOnly<K, V, R>,
+        dead: Vec<EntryPtr<K, V, R>>,
+        guard: &R::Guard<'_>,
+        _locked: &Locked<'_>,
+    ) {
+        let old = self.read.swap(new, AcqRel);
+        let garbage = Box::new(Garbage {
+            read: NonNull::new(old).expect("read is never null"),
+            entries: dead,
+        });
+        // SAFETY: the old table is unpublished, and the dead entries are linked from no table
+        // (invariant 2 and the callers); lock-holders only reach tables through `read`, which
+        // now points elsewhere. Garbage is `Send` because the map's keys and values are.
+        unsafe {
+            self.reclaim
+                .retire(guard, NonNull::from(Box::leak(garbage)))
+        }
+    }
+
+    /// Retires a replaced or deleted value.
+    #[inline]
+    fn retire_value(&self, guard: &R::Guard<'_>, value: NonNull<V>) {
+        // SAFETY: the caller just unlinked `value` from its entry with a successful CAS or swap,
+        // so no thread pinning from now on can read it, and only this thread retires it.
+        unsafe { self.reclaim.retire(guard, RetiredValue::<V, R>::cast(value)) }
+    }
+}
+
+impl<K, V, R, S> SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    #[inline]
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hash_builder.hash_one(key)
+    }
+
+    /// Go's `Load`, up to reading the entry's value pointer.
+    #[inline]
+    fn load_ptr<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q) -> Option<NonNull<V>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let read = self.read(guard);
+        let entry = match read.find(hash, key) {
+            Some(entry) => {
+                self.hits.hit();
+                entry
+            }
+            None if !read.amended() => return None,
+            None => self.find_slow(guard, hash, key, false)?,
+        };
+        // SAFETY: found in a table under `guard`.
+        let entry = unsafe { entry.get() };
+        Entry::<K, V, R>::present(self.reclaim.protect(guard, entry.slot(), Acquire))
+    }
+
+    /// The locked half of Go's `Load`, `LoadAndDelete` and `CompareAndDelete`: re-checks read
+    /// (dirty may have been promoted while we waited), then looks in dirty and counts a miss.
+    /// With `unlink`, a key found only in dirty is removed from it and its entry retired.
+    #[cold]
+    fn find_slow<Q>(
+        &self,
+        guard: &R::Guard<'_>,
+        hash: u64,
+        key: &Q,
+        unlink: bool,
+    ) -> Option<EntryPtr<K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, key) {
+            return Some(entry);
+        }
+        if !read.amended() {
+            return None;
+        }
+        let found = if unlink {
+            dirty.remove(hash, key)
+        } else {
+            dirty.find(hash, key)
+        };
+        if let (true, Some(entry)) = (unlink, found) {
+            // SAFETY: the entry was only in dirty (read lacks the key; invariant 4), never in any
+            // read table (it was created in this dirty generation), and is now unlinked. It stays
+            // valid for this thread, whose guard predates the retirement.
+            unsafe { self.reclaim.retire(guard, entry.as_non_null()) }
+        }
+        self.miss_locked(&mut dirty, guard, &locked);
+        found
+    }
+
+    /// Returns the value stored for `key`, if any.
+    ///
+    /// The returned handle keeps the value alive (it holds a guard or a reference count, never
+    /// a lock); a later store replaces the map's value without changing the handle's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a".to_string(), 1);
+    /// assert_eq!(map.load("a").as_deref(), Some(&1));
+    /// assert!(map.load("b").is_none());
+    /// ```
+    #[inline]
+    pub fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let guard = self.reclaim.pin();
+        let value = self.load_ptr(&guard, hash, key)?;
+        // SAFETY: `value` was read under `guard` and came from `R::alloc`.
+        Some(unsafe { R::make_ref(guard, value) })
+    }
+
+    /// Pins the current thread and returns a view whose loads borrow from the pin: the cheapest
+    /// way to do a batch of reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..100).map(|i| (i, i * i)).collect();
+    /// let pinned = map.pin();
+    /// let sum: u32 = (0..100).filter_map(|i| pinned.load(&i)).sum();
+    /// assert_eq!(sum, (0..100).map(|i| i * i).sum());
+    /// ```
+    pub fn pin(&self) -> Pinned<'_, K, V, R, S> {
+        Pinned {
+            map: self,
+            guard: self.reclaim.pin(),
+        }
+    }
+
+    /// Sets the value for `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// map.store("a", 2);
+    /// assert_eq!(*map.load("a").unwrap(), 2);
+    /// ```
+    pub fn store(&self, key: K, value: V) {
+        let guard = self.reclaim.pin();
+        self.swap_ptr(&guard, key, value);
+    }
+
+    /// Sets the value for `key` and returns the previous value, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.swap("a", 1).is_none());
+    /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
+    /// ```
+    pub fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+        let guard = self.reclaim.pin();
+        let previous = self.swap_ptr(&guard, key, value)?;
+        // SAFETY: `previous` was unlinked and retired under `guard`, which is still alive.
+        Some(unsafe { R::make_ref(guard, previous) })
+    }
+
+    /// Go's `Swap`. Retires the previous value (before the unused key can be dropped, so a
+    /// panicking `Drop` of `K` leaks nothing) and returns its pointer.
+    fn swap_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> Option<NonNull<V>> {
+        let hash = self.hash(&key);
+        let mut new = Owned::<V, R>::new(value);
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, &key) {
+            // SAFETY: found in read under `guard`.
+            match unsafe { entry.get() }.try_swap(new) {
+                Ok(previous) => return self.retired(guard, previous),
+                Err(expunged) => new = expunged,
+            }
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        let previous = if let Some(entry) = read.find(hash, &key) {
+            // SAFETY: found in read under `guard`.
+            let e = unsafe { entry.get() };
+            if e.unexpunge_locked(&locked) {
+                // An expunged entry means dirty exists and lacks it: relink it there.
+                dirty.insert(entry);
+                dirty.stats.unexpunged += 1;
+            }
+            e.swap_locked(new, &locked)
+        } else if let Some(entry) = dirty.find(hash, &key) {
+            // SAFETY: found in dirty under the lock.
+            unsafe { entry.get() }.swap_locked(new, &locked)
+        } else {
+            self.insert_new_locked(&mut dirty, read, Entry::boxed(hash, key, new), &locked);
+            return None;
+        };
+        drop(dirty);
+        self.retired(guard, previous)
+    }
+
+    #[inline]
+    fn retired(&self, guard: &R::Guard<'_>, previous: Option<NonNull<V>>) -> Option<NonNull<V>> {
+        if let Some(previous) = previous {
+            self.retire_value(guard, previous);
+        }
+        previous
+    }
+
+    /// Links a new key's entry into dirty, first rebuilding dirty and marking read amended if
+    /// this is the first new key since the last promotion.
+    fn insert_new_locked(
+        &self,
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        entry: EntryPtr<K, V, R>,
+        locked: &Locked<'_>,
+    ) {
+        if !read.amended() {
+            self.dirty_locked(dirty, read, locked);
+            read.amended.store(true, Release);
+        }
+        dirty.insert(entry);
+    }
+
+    /// Go's `dirtyLocked`: builds dirty from read, expunging deleted entries. Copies pointers
+    /// with their cached hashes: no `Hash`, no `Eq`, no allocation per entry.
+    fn dirty_locked(&self, dirty: &mut Dirty<K, V, R>, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+        if dirty.table.is_some() {
+            return;
+        }
+        debug_assert!(dirty.graveyard.is_empty(), "graveyard outlived its dirty table");
+        let capacity = read.table.len().max(core::mem::take(&mut dirty.capacity_hint));
+        let mut table = HashTable::with_capacity(capacity);
+        for &entry in read.table.iter() {
+            // SAFETY: linked from the current read table, which the lock keeps published.
+            if unsafe { entry.get() }.try_expunge_locked(locked) {
+                dirty.graveyard.push(entry);
+            } else {
+                table.insert_unique(entry_hash(&entry), entry, entry_hash);
+            }
+        }
+        dirty.stats.expunged += dirty.graveyard.len() as u64;
+        dirty.stats.dirty_rebuilds += 1;
+        dirty.table = Some(table);
+    }
+
+    /// Returns the existing value for `key` if present (`true`), otherwise stores `value` and
+    /// returns it (`false`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// let (value, loaded) = map.load_or_store("a", 1);
+    /// assert_eq!((*value, loaded), (1, false));
+    /// let (value, loaded) = map.load_or_store("a", 2);
+    /// assert_eq!((*value, loaded), (1, true));
+    /// ```
+    pub fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+        let guard = self.reclaim.pin();
+        let (actual, loaded) = self.load_or_store_ptr(&guard, key, value);
+        // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
+        (unsafe { R::make_ref(guard, actual) }, loaded)
+    }
+
+    /// Go's `LoadOrStore`.
+    fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
+        let hash = self.hash(&key);
+        let mut new = Owned::<V, R>::new(value);
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, &key) {
+            // SAFETY: found in read under `guard`.
+            match unsafe { entry.get() }.try_load_or_store(new) {
+                LoadOrStore::Loaded(actual, _unused) => return (actual, true),
+                LoadOrStore::Stored(actual) => return (actual, false),
+                LoadOrStore::Expunged(back) => new = back,
+            }
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        let outcome = if let Some(entry) = read.find(hash, &key) {
+            // SAFETY: found in read under `guard`.
+            let e = unsafe { entry.get() };
+            if e.unexpunge_locked(&locked) {
+                dirty.insert(entry);
+                dirty.stats.unexpunged += 1;
+            }
+            e.try_load_or_store(new)
+        } else if let Some(entry) = dirty.find(hash, &key) {
+            // SAFETY: found in dirty under the lock.
+            let outcome = unsafe { entry.get() }.try_load_or_store(new);
+            self.miss_locked(&mut dirty, guard, &locked);
+            outcome
+        } else {
+            let entry = Entry::boxed(hash, key, new);
+            // SAFETY: just created; alive while linked.
+            let actual = unsafe { entry.get() }.load().expect("a new entry is present");
+            self.insert_new_locked(&mut dirty, read, entry, &locked);
+            return (actual, false);
+        };
+        drop(dirty);
+        match outcome {
+            LoadOrStore::Loaded(actual, _unused) => (actual, true),
+            LoadOrStore::Stored(actual) => (actual, false),
+            LoadOrStore::Expunged(_) => unreachable!("only lock holders expunge, and we hold it"),
+        }
+    }
+
+    /// Locates `key`'s entry as Go's `LoadAndDelete` and `CompareAndDelete` do: read first, then
+    /// (if read is amended) dirty under the lock, counting a miss.
+    #[inline]
+    fn locate<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q, unlink: bool) -> Option<EntryPtr<K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let read = self.read(guard);
+        match read.find(hash, key) {
+            Some(entry) => Some(entry),
+            None if !read.amended() => None,
+            None => self.find_slow(guard, hash, key, unlink),
+        }
+    }
+
+    /// Deletes `key`'s value, returning it if there was one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
+    /// assert!(map.load_and_delete("a").is_none());
+    /// ```
+    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.reclaim.pin();
+        let removed = self.delete_ptr(&guard, key)?;
+        // SAFETY: `removed` was retired under `guard`, which is still alive.
+        Some(unsafe { R::make_ref(guard, removed) })
+    }
+
+    /// Deletes `key`'s value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// map.delete("a");
+    /// assert!(map.load("a").is_none());
+    /// ```
+    pub fn delete<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.reclaim.pin();
+        self.delete_ptr(&guard, key);
+    }
+
+    fn delete_ptr<Q>(&self, guard: &R::Guard<'_>, key: &Q) -> Option<NonNull<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let entry = self.locate(guard, hash, key, true)?;
+        // SAFETY: located under `guard` (a retired entry stays valid while it lives).
+        let removed = unsafe { entry.get().delete() }?;
+        self.retire_value(guard, removed);
+        Some(removed)
+    }
+
+    /// Replaces `key`'s value with `new` if it is present and equal to `old`; returns whether
+    /// it did. A missing key never compares equal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(!map.compare_and_swap("a", &0, 1)); // missing
+    /// map.store("a", 1);
+    /// assert!(!map.compare_and_swap("a", &0, 2));
+    /// assert!(map.compare_and_swap("a", &1, 2));
+    /// assert_eq!(*map.load("a").unwrap(), 2);
+    /// ```
+    pub fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        let hash = self.hash(key);
+        let guard = self.reclaim.pin();
+        let read = self.read(&guard);
+        let replaced = if let Some(entry) = read.find(hash, key) {
+            // SAFETY: found in read under `guard`.
+            unsafe { entry.get().try_compare_and_swap(old, new) }
+        } else if !read.amended() {
+            None
+        } else {
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(&guard);
+            if let Some(entry) = read.find(hash, key) {
+                // SAFETY: found in read under `guard`.
+                unsafe { entry.get().try_compare_and_swap(old, new) }
+            } else if let Some(entry) = dirty.find(hash, key) {
+                // SAFETY: found in dirty under the lock.
+                let replaced = unsafe { entry.get().try_compare_and_swap(old, new) };
+                // The key set did not change; count a miss so that a workload of such calls
+                // eventually promotes dirty and moves to the fast path (as Go does).
+                self.miss_locked(&mut dirty, &guard, &locked);
+                replaced
+            } else {
+                None
+            }
+        };
+        match replaced {
+            Some(old) => {
+                self.retire_value(&guard, old);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes `key` if its value is present and equal to `old`; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// assert!(!map.compare_and_delete("a", &2));
+    /// assert!(map.compare_and_delete("a", &1));
+    /// assert!(map.load("a").is_none());
+    /// ```
+    pub fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        let hash = self.hash(key);
+        let guard = self.reclaim.pin();
+        // Go leaves the entry in dirty here: the comparison may fail, and a deleted entry is
+        // expunged at the next rebuild anyway.
+        let Some(entry) = self.locate(&guard, hash, key, false) else {
+            return false;
+        };
+        // SAFETY: located under `guard`.
+        match unsafe { entry.get().delete_if(Some(old)) } {
+            Some(removed) => {
+                self.retire_value(&guard, removed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Calls `f` for each key and value, until it returns `false`.
+    ///
+    /// Not a snapshot: no key is visited twice, every key present for the whole call is
+    /// visited, and concurrent changes may or may not be seen. `f` may call any method of the
+    /// map (no lock is held while it runs). If dirty has keys read lacks, `range` first
+    /// promotes dirty (O(1)), so a following `range` is a pure read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=4).map(|i| (i, i * 10)).collect();
+    /// let mut sum = 0;
+    /// map.range(|_key, value| {
+    ///     sum += value;
+    ///     true
+    /// });
+    /// assert_eq!(sum, 100);
+    /// ```
+    pub fn range<F>(&self, mut f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        let guard = self.reclaim.pin();
+        let mut read = self.read(&guard);
+        if read.amended() {
+            let (mut dirty, locked) = self.lock();
+            read = self.read(&guard);
+            if read.amended() {
+                self.promote_locked(&mut dirty, &guard, &locked);
+                read = self.read(&guard);
+            }
+        }
+        for &entry in read.table.iter() {
+            // SAFETY: linked from a read table loaded under `guard`.
+            let entry = unsafe { entry.get() };
+            let Some(value) = Entry::<K, V, R>::present(self.reclaim.protect(&guard, entry.slot(), Acquire)) else {
+                continue;
+            };
+            // SAFETY: the value was read under `guard`.
+            if !f(&entry.key, unsafe { value.as_ref() }) {
+                break;
+            }
+        }
+    }
+
+    /// Deletes every key.
+    ///
+    /// Concurrent operations are ordered before or after the clear as a whole, as in Go.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// map.store(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn clear(&self) {
+        let guard = self.reclaim.pin();
+        let read = self.read(&guard);
+        if read.table.is_empty() && !read.amended() {
+            return;
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(&guard);
+        if read.table.is_empty() && !read.amended() {
+            return;
+        }
+        let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
+    }
+
+    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).
+    fn unlink_all_locked(
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> Vec<EntryPtr<K, V, R>> {
+        dirty.misses = 0;
+        dirty.graveyard.clear();
+        match dirty.table.take() {
+            None => read.table.iter().copied().collect(),
+            Some(table) => {
+                let mut dead: Vec<_> = table.into_iter().collect();
+                // SAFETY: linked from the current read table, which the lock keeps published.
+                dead.extend(read.table.iter().filter(|e| unsafe { e.get() }.is_expunged(locked)));
+                dead
+            }
+        }
+    }
+
+    /// The number of keys with a value. O(n); exact when no write runs concurrently.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// map.store(1, 1);
+    /// map.store(2, 2);
+    /// map.delete(&1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.count_present(usize::MAX)
+    }
+
+    /// Whether no key has a value. Exact when no write runs concurrently.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.is_empty());
+    /// map.store(1, 1);
+    /// assert!(!map.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.count_present(1) == 0
+    }
+
+    /// Counts present entries, stopping at `limit`: in dirty if read is amended (dirty then
+    /// holds every live entry), otherwise in read. Does not promote.
+    fn count_present(&self, limit: usize) -> usize {
+        let count = |table: &HashTable<EntryPtr<K, V, R>>| {
+            table
+                .iter()
+                // SAFETY: linked from a table the caller may read.
+                .filter(|e| unsafe { e.get() }.load().is_some())
+                .take(limit)
+                .count()
+        };
+        let guard = self.reclaim.pin();
+        let read = self.read(&guard);
+        if read.amended() {
+            let dirty = self.dirty.lock();
+            if let Some(table) = dirty.table.as_ref() {
+                return count(table);
+            }
+            // Cleared and not yet rebuilt since we looked: read is current again.
+            drop(dirty);
+            return count(&self.read(&guard).table);
+        }
+        count(&read.table)
+    }
+}
+
+impl<K, V, R, S> Pinned<'_, K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Returns a reference to `key`'s value, valid as long as the pin.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// let pinned = map.pin();
+    /// let a: &u32 = pinned.load("a").unwrap();
+    /// map.store("a", 2); // `a` still points at the old value
+    /// assert_eq!((*a, *pinned.load("a").unwrap()), (1, 2));
+    /// ```
+    #[inline]
+    pub fn load<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.map.hash(key);
+        let value = self.map.load_ptr(&self.guard, hash, key)?;
+        // SAFETY: read under `self.guard`, which lives as long as `&self`.
+        Some(unsafe { value.as_ref() })
+    }
+
+    /// The map this view pins.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// let pinned = map.pin();
+    /// pinned.map().store(1, 1);
+    /// assert_eq!(pinned.load(&1), Some(&1));
+    /// ```
+    pub fn map(&self) -> &SyncMap<K, V, R, S> {
+        self.map
+    }
+}
+
+impl<K, V, R: Reclaim, S> Drop for SyncMap<K, V, R, S> {
+    fn drop(&mut self) {
+        let dirty = self.dirty.get_mut();
+        let read_ptr = *self.read.get_mut();
+        // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
+        let read = unsafe { Box::from_raw(read_ptr) };
+        // SAFETY: exclusive access stands in for the lock.
+        let locked = unsafe { Locked::new() };
+        let entries = match dirty.table.take() {
+            None => read.table.iter().copied().collect::<Vec<_>>(),
+            Some(table) => {
+                let mut all: Vec<_> = table.into_iter().collect();
+                // SAFETY: linked from read; exclusive access.
+                all.extend(read.table.iter().filter(|e| unsafe { e.get() }.is_expunged(&locked)));
+                all
+            }
+        };
+        drop(read);
+        for entry in entries {
+            // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
+            unsafe { Entry::reclaim(entry.as_non_null()) }
+        }
+    }
+}
+
+impl<K, V, R, S> Default for SyncMap<K, V, R, S>
+where
+    R: Reclaim,
+    S: Default,
+{
+    /// An empty map with the default hasher.
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, R, S> fmt::Debug for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static + fmt::Debug,
+    V: Send + 'static + fmt::Debug,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Formats the entries as `range` visits them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        self.range(|k, v| {
+            map.entry(k, v);
+            true
+        });
+        map.finish()
+    }
+}
+
+impl<K, V, R, S> FromIterator<(K, V)> for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher + Default,
+{
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let map = Self::default();
+        (&map).extend(iter);
+        map
+    }
+}
+
+impl<K, V, R, S> Extend<(K, V)> for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        (&*self).extend(iter);
+    }
+}
+
+impl<K, V, R, S> Extend<(K, V)> for &SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            self.store(key, value);
+        }
+    }
+}
