@@ -1,1 +1,72 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
+//!
+//! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
+//! * `cargo xtask bench [--quick]`: the head-to-head comparison.
+
+mod bench;
+mod util;
+mod verify;
+
+use std::process::ExitCode;
+
+use util::{CommandExt, Step, cargo};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci               fmt, clippy, tests (doc tests included) and docs, as CI runs them
+  bench [--quick]  the head-to-head benchmark comparison";
+
+fn main() -> ExitCode {
+    util::enter_project_root();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every check CI runs. Each step stops the run on failure.
+fn ci(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("`ci` takes no arguments (got `{arg}`)"));
+    }
+    let steps = [
+        Step::new("format", cargo(["fmt", "--all", "--check"])),
+        Step::new(
+            "clippy",
+            cargo([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        Step::new("tests", cargo(["test", "--workspace"])),
+        Step::new(
+            "docs",
+            cargo(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+        ),
+    ];
+    // Steps owned by other modules: the benchmark smoke run, loom and sanitizers.
+    let steps = steps
+        .into_iter()
+        .chain(bench::ci_steps())
+        .chain(verify::ci_steps());
+    util::run_steps(steps)
+}

@@ -226,7 +226,8 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
             if unsafe { present.as_ref() } != old {
                 return None;
             }
-            let boxed = owned.get_or_insert_with(|| Owned::new(new.take().expect("allocated once")));
+            let boxed =
+                owned.get_or_insert_with(|| Owned::new(new.take().expect("allocated once")));
             match self
                 .value
                 .compare_exchange_weak(p, boxed.as_ptr(), AcqRel, Acquire)

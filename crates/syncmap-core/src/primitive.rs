@@ -79,7 +79,9 @@ mod imp {
 
             /// Returns the contents, given exclusive access.
             pub fn get_mut(&mut self) -> &mut T {
-                self.0.get_mut().unwrap_or_else(|poison| poison.into_inner())
+                self.0
+                    .get_mut()
+                    .unwrap_or_else(|poison| poison.into_inner())
             }
         }
     }

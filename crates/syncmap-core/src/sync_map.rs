@@ -111,7 +111,11 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
 
 /// Looks `key` up in a table of live entries.
 #[inline]
-fn find<K, V, R, Q>(table: &HashTable<EntryPtr<K, V, R>>, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
+fn find<K, V, R, Q>(
+    table: &HashTable<EntryPtr<K, V, R>>,
+    hash: u64,
+    key: &Q,
+) -> Option<EntryPtr<K, V, R>>
 where
     R: Reclaim,
     K: Borrow<Q>,
@@ -361,7 +365,12 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
 
     /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
     /// entries that were not revived.
-    fn promote_locked(&self, dirty: &mut Dirty<K, V, R>, guard: &R::Guard<'_>, locked: &Locked<'_>) {
+    fn promote_locked(
+        &self,
+        dirty: &mut Dirty<K, V, R>,
+        guard: &R::Guard<'_>,
+        locked: &Locked<'_>,
+    ) {
         let Some(table) = dirty.table.take() else {
             debug_assert!(false, "promotion without a dirty table");
             return;
@@ -404,7 +413,10 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     fn retire_value(&self, guard: &R::Guard<'_>, value: NonNull<V>) {
         // SAFETY: the caller just unlinked `value` from its entry with a successful CAS or swap,
         // so no thread pinning from now on can read it, and only this thread retires it.
-        unsafe { self.reclaim.retire(guard, RetiredValue::<V, R>::cast(value)) }
+        unsafe {
+            self.reclaim
+                .retire(guard, RetiredValue::<V, R>::cast(value))
+        }
     }
 }
 
@@ -623,12 +635,23 @@ where
 
     /// Go's `dirtyLocked`: builds dirty from read, expunging deleted entries. Copies pointers
     /// with their cached hashes: no `Hash`, no `Eq`, no allocation per entry.
-    fn dirty_locked(&self, dirty: &mut Dirty<K, V, R>, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+    fn dirty_locked(
+        &self,
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) {
         if dirty.table.is_some() {
             return;
         }
-        debug_assert!(dirty.graveyard.is_empty(), "graveyard outlived its dirty table");
-        let capacity = read.table.len().max(core::mem::take(&mut dirty.capacity_hint));
+        debug_assert!(
+            dirty.graveyard.is_empty(),
+            "graveyard outlived its dirty table"
+        );
+        let capacity = read
+            .table
+            .len()
+            .max(core::mem::take(&mut dirty.capacity_hint));
         let mut table = HashTable::with_capacity(capacity);
         for &entry in read.table.iter() {
             // SAFETY: linked from the current read table, which the lock keeps published.
@@ -695,7 +718,9 @@ where
         } else {
             let entry = Entry::boxed(hash, key, new);
             // SAFETY: just created; alive while linked.
-            let actual = unsafe { entry.get() }.load().expect("a new entry is present");
+            let actual = unsafe { entry.get() }
+                .load()
+                .expect("a new entry is present");
             self.insert_new_locked(&mut dirty, read, entry, &locked);
             return (actual, false);
         };
@@ -710,7 +735,13 @@ where
     /// Locates `key`'s entry as Go's `LoadAndDelete` and `CompareAndDelete` do: read first, then
     /// (if read is amended) dirty under the lock, counting a miss.
     #[inline]
-    fn locate<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q, unlink: bool) -> Option<EntryPtr<K, V, R>>
+    fn locate<Q>(
+        &self,
+        guard: &R::Guard<'_>,
+        hash: u64,
+        key: &Q,
+        unlink: bool,
+    ) -> Option<EntryPtr<K, V, R>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -908,7 +939,9 @@ where
         for &entry in read.table.iter() {
             // SAFETY: linked from a read table loaded under `guard`.
             let entry = unsafe { entry.get() };
-            let Some(value) = Entry::<K, V, R>::present(self.reclaim.protect(&guard, entry.slot(), Acquire)) else {
+            let Some(value) =
+                Entry::<K, V, R>::present(self.reclaim.protect(&guard, entry.slot(), Acquire))
+            else {
                 continue;
             };
             // SAFETY: the value was read under `guard`.
@@ -961,7 +994,11 @@ where
             Some(table) => {
                 let mut dead: Vec<_> = table.into_iter().collect();
                 // SAFETY: linked from the current read table, which the lock keeps published.
-                dead.extend(read.table.iter().filter(|e| unsafe { e.get() }.is_expunged(locked)));
+                dead.extend(
+                    read.table
+                        .iter()
+                        .filter(|e| unsafe { e.get() }.is_expunged(locked)),
+                );
                 dead
             }
         }
@@ -1089,7 +1126,11 @@ impl<K, V, R: Reclaim, S> Drop for SyncMap<K, V, R, S> {
             Some(table) => {
                 let mut all: Vec<_> = table.into_iter().collect();
                 // SAFETY: linked from read; exclusive access.
-                all.extend(read.table.iter().filter(|e| unsafe { e.get() }.is_expunged(&locked)));
+                all.extend(
+                    read.table
+                        .iter()
+                        .filter(|e| unsafe { e.get() }.is_expunged(&locked)),
+                );
                 all
             }
         };

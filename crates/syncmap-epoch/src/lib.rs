@@ -1,1 +1,237 @@
-//! x
+//! Go's `sync.Map` for Rust, with [crossbeam-epoch] memory reclamation.
+//!
+//! A concurrent hash map for read-mostly workloads: loads of keys that are already in the read
+//! table take no lock and write no shared memory. See [`syncmap_core`] for the design; this crate
+//! contributes the reclamation strategy [`EpochReclaim`] and the aliases [`SyncMap`] and
+//! [`Pinned`].
+//!
+//! Retired memory goes to crossbeam-epoch's global collector, which frees it once every thread
+//! pinned at the time has unpinned. [`SyncMap::load`] returns a [`Ref`] that holds a guard (so it
+//! cannot leave its thread); [`SyncMap::pin`] gives plain `&V` for a batch of reads.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::thread;
+//! use syncmap_epoch::SyncMap;
+//!
+//! let config: SyncMap<String, u64> = SyncMap::new();
+//! config.store("timeout_ms".to_string(), 250);
+//! thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| assert_eq!(config.load("timeout_ms").as_deref(), Some(&250)));
+//!     }
+//! });
+//! ```
+//!
+//! Values may hold any `Send + 'static` data; the `'static` bound exists because crossbeam's
+//! global collector may drop a replaced value after the map itself is gone.
+//!
+//! [crossbeam-epoch]: https://docs.rs/crossbeam-epoch
+#![doc(test(attr(deny(warnings))))]
+
+use core::{fmt, marker::PhantomData, ops::Deref, ptr::NonNull};
+use std::hash::RandomState;
+
+use crossbeam_epoch::Guard;
+pub use syncmap_core::{ConcurrentMap, Stats};
+use syncmap_core::{Reclaim, Retire};
+
+/// The crossbeam-epoch reclamation strategy: a marker for crossbeam's global collector.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::EpochReclaim;
+///
+/// // The strategy is usually named only through the `SyncMap` alias:
+/// let map: syncmap_core::SyncMap<u8, u8, EpochReclaim> = syncmap_core::SyncMap::new();
+/// map.store(1, 2);
+/// assert_eq!(*map.load(&1).unwrap(), 2);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EpochReclaim;
+
+/// Go's `sync.Map` with crossbeam-epoch reclamation.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::SyncMap;
+///
+/// let map: SyncMap<&str, u32> = SyncMap::new();
+/// map.store("a", 1);
+/// assert_eq!(*map.load("a").unwrap(), 1);
+/// ```
+pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, EpochReclaim, S>;
+
+/// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::SyncMap;
+///
+/// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+/// let pinned = map.pin();
+/// assert_eq!(pinned.load(&3), Some(&3));
+/// ```
+pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, EpochReclaim, S>;
+
+/// A loaded value: derefs to `V` and keeps it alive by holding an epoch guard.
+///
+/// Holding it delays the reclamation of memory retired by every thread, so drop it soon.
+/// It is neither `Send` nor `Sync` (the guard belongs to its thread).
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::SyncMap;
+///
+/// let map: SyncMap<&str, String> = SyncMap::new();
+/// map.store("k", "old".to_string());
+/// let old = map.load("k").unwrap();
+/// map.store("k", "new".to_string());
+/// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
+/// ```
+pub struct Ref<'a, T> {
+    value: NonNull<T>,
+    _guard: Guard,
+    _borrow: PhantomData<&'a T>,
+}
+
+impl<T> Deref for Ref<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: `value` was read under `_guard` (contract of `make_ref`), which we hold, so the
+        // epoch it was retired in (if any) cannot end before we are dropped.
+        unsafe { self.value.as_ref() }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Ref<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+// SAFETY:
+// 1. crossbeam-epoch never runs a deferred function while a guard pinned before the `defer` is
+//    alive, on any thread; loads under a pinned guard are protected by that guarantee alone.
+// 2. Each `retire` defers exactly one `reclaim`; the global collector runs every deferred
+//    function eventually (some may run after the map is dropped, which the map's
+//    `Send + 'static` bounds on keys and values make sound).
+// 3. The default `Box` allocation; `Ref` keeps the guard the pointer was read under.
+// 4. `crossbeam_epoch::pin` and `defer_unchecked` do not unwind (short of OOM); deferred
+//    functions run later, outside the map's critical steps.
+unsafe impl Reclaim for EpochReclaim {
+    type Guard<'a> = Guard;
+    type Ref<'a, T: 'a> = Ref<'a, T>;
+
+    #[inline]
+    fn pin(&self) -> Guard {
+        crossbeam_epoch::pin()
+    }
+
+    #[inline]
+    unsafe fn retire<T: Retire>(&self, guard: &Guard, ptr: NonNull<T>) {
+        // SAFETY: `ptr` is unreachable for threads pinning from now on and is retired once
+        // (caller's contract), so running `reclaim` after the current epoch ends is sound.
+        unsafe { guard.defer_unchecked(move || T::reclaim(ptr)) }
+    }
+
+    #[inline]
+    unsafe fn make_ref<'a, T: 'a>(guard: Guard, value: NonNull<T>) -> Ref<'a, T> {
+        Ref {
+            value,
+            _guard: guard,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+/// Compile-time checks of what must *not* compile, each with a twin that does.
+///
+/// A map of `!Send` keys is neither `Send` nor `Sync`:
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<syncmap_epoch::SyncMap<std::rc::Rc<u8>, u8>>();
+/// ```
+///
+/// A map of `Send` but `!Sync` values can move between threads but not be shared:
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<syncmap_epoch::SyncMap<u8, std::cell::Cell<u8>>>();
+/// ```
+///
+/// ```
+/// fn is_send<T: Send>() {}
+/// fn is_sync<T: Sync>() {}
+/// is_send::<syncmap_epoch::SyncMap<u8, std::cell::Cell<u8>>>();
+/// is_send::<syncmap_epoch::SyncMap<String, Vec<u8>>>();
+/// is_sync::<syncmap_epoch::SyncMap<String, Vec<u8>>>();
+/// ```
+///
+/// A [`Ref`] holds an epoch guard and cannot cross threads:
+///
+/// ```compile_fail
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// map.store(1, 1);
+/// let value = map.load(&1).unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || *value);
+/// });
+/// ```
+///
+/// ```
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// map.store(1, 1);
+/// let value = *map.load(&1).unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || value);
+/// });
+/// ```
+///
+/// A [`Ref`] or a pinned reference cannot outlive its map:
+///
+/// ```compile_fail
+/// let value = {
+///     let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+///     map.store(1, 1);
+///     map.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// map.store(1, 1);
+/// let value = {
+///     let pinned = map.pin();
+///     pinned.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// map.store(1, 1);
+/// let pinned = map.pin();
+/// let value = pinned.load(&1).unwrap();
+/// assert_eq!(*value, 1);
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailTests;
+
+/// The workspace README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,62 @@
+//! Running commands: named steps, timing, and the project root.
+
+use std::{path::PathBuf, process::Command, time::Instant};
+
+/// One named command of a pipeline.
+pub(crate) struct Step {
+    name: &'static str,
+    command: Command,
+}
+
+impl Step {
+    pub(crate) fn new(name: &'static str, command: Command) -> Self {
+        Step { name, command }
+    }
+}
+
+/// A `cargo` command with the given arguments, using the cargo that runs us.
+pub(crate) fn cargo<const N: usize>(args: [&str; N]) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.args(args);
+    command
+}
+
+/// Builder-style environment setting for `Command` in a `Step` list.
+pub(crate) trait CommandExt {
+    fn env(self, key: &str, value: &str) -> Command;
+}
+
+impl CommandExt for Command {
+    fn env(mut self, key: &str, value: &str) -> Command {
+        Command::env(&mut self, key, value);
+        self
+    }
+}
+
+/// Runs the steps in order, printing each with its duration; stops at the first failure.
+pub(crate) fn run_steps(steps: impl IntoIterator<Item = Step>) -> Result<(), String> {
+    let started = Instant::now();
+    for mut step in steps {
+        eprintln!("==> {}", step.name);
+        let step_started = Instant::now();
+        let status = step
+            .command
+            .status()
+            .map_err(|e| format!("step `{}`: cannot start {:?}: {e}", step.name, step.command))?;
+        eprintln!("<== {} ({:.1?})", step.name, step_started.elapsed());
+        if !status.success() {
+            return Err(format!("step `{}` failed ({status})", step.name));
+        }
+    }
+    eprintln!("all steps passed in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// Changes into the workspace root, so commands work from any directory.
+pub(crate) fn enter_project_root() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf();
+    std::env::set_current_dir(&root).expect("the workspace root is a directory");
+}
