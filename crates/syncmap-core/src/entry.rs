@@ -398,3 +398,127 @@ impl<V, R: Reclaim> Retire for RetiredValue<V, R> {
         unsafe { R::dealloc(ptr.cast::<V>()) }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::reclaim::DeferToDrop;
+
+    type E = Entry<&'static str, String, DeferToDrop>;
+
+    fn owned(s: &str) -> Owned<String, DeferToDrop> {
+        Owned::new(s.to_string())
+    }
+
+    /// Frees a value the test took ownership of.
+    fn free(p: NonNull<String>) -> String {
+        // SAFETY: `p` was unlinked from the entry by the operation under test, and the test is
+        // single-threaded, so it is ours alone.
+        *unsafe { Box::from_raw(p.as_ptr()) }
+    }
+
+    fn value(e: &E) -> Option<String> {
+        // SAFETY: single-threaded test; the present value is alive while the entry holds it.
+        e.load().map(|p| unsafe { p.as_ref() }.clone())
+    }
+
+    fn with_entry(test: impl FnOnce(&E, &Locked<'_>)) {
+        let ptr = Entry::boxed(7, "k", owned("a"));
+        // SAFETY: no other thread exists; the test stands in for the lock holder.
+        let locked = unsafe { Locked::new() };
+        // SAFETY: the entry stays alive until reclaimed below.
+        test(unsafe { ptr.get() }, &locked);
+        // SAFETY: created above, unlinked from everything, reclaimed once.
+        unsafe { Entry::reclaim(ptr.as_non_null()) }
+    }
+
+    #[test]
+    fn present_to_present_by_swap() {
+        with_entry(|e, locked| {
+            let previous = e.try_swap(owned("b")).ok().flatten().expect("was present");
+            assert_eq!(free(previous), "a");
+            assert_eq!(value(e).as_deref(), Some("b"));
+            assert!(
+                !e.try_expunge_locked(locked),
+                "a present entry is never expunged"
+            );
+        });
+    }
+
+    #[test]
+    fn present_to_deleted_to_present() {
+        with_entry(|e, _| {
+            // SAFETY: single-threaded test.
+            let removed = unsafe { e.delete() }.expect("was present");
+            assert_eq!(free(removed), "a");
+            assert_eq!(value(e), None);
+            // SAFETY: single-threaded test.
+            assert!(
+                unsafe { e.delete() }.is_none(),
+                "deleting twice removes nothing"
+            );
+            // deleted → present without the lock
+            assert!(matches!(e.try_swap(owned("c")), Ok(None)));
+            assert_eq!(value(e).as_deref(), Some("c"));
+        });
+    }
+
+    #[test]
+    fn expunged_entries_refuse_lock_free_writes() {
+        with_entry(|e, locked| {
+            // SAFETY: single-threaded test.
+            free(unsafe { e.delete() }.unwrap());
+            assert!(e.try_expunge_locked(locked));
+            assert!(e.is_expunged(locked));
+            assert_eq!(value(e), None);
+            let back = e.try_swap(owned("x")).expect_err("expunged refuses swap");
+            drop(back);
+            assert!(matches!(
+                e.try_load_or_store(owned("y")),
+                LoadOrStore::Expunged(_)
+            ));
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.delete() }.is_none());
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.try_compare_and_swap(&String::new(), "z".into()) }.is_none());
+            assert!(e.is_expunged(locked), "still expunged after refused writes");
+            // expunged → deleted, only under the lock, exactly once
+            assert!(e.unexpunge_locked(locked));
+            assert!(!e.unexpunge_locked(locked));
+            assert!(!e.is_expunged(locked));
+            assert!(e.swap_locked(owned("d"), locked).is_none());
+            assert_eq!(value(e).as_deref(), Some("d"));
+        });
+    }
+
+    #[test]
+    fn load_or_store_and_compare_ops() {
+        with_entry(|e, _| {
+            match e.try_load_or_store(owned("b")) {
+                LoadOrStore::Loaded(p, unused) => {
+                    // SAFETY: single-threaded test.
+                    assert_eq!(unsafe { p.as_ref() }, "a");
+                    drop(unused);
+                }
+                _ => panic!("a present entry loads"),
+            }
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.try_compare_and_swap(&"zz".to_string(), "b".into()) }.is_none());
+            // SAFETY: single-threaded test.
+            let old = unsafe { e.try_compare_and_swap(&"a".to_string(), "b".into()) }.unwrap();
+            assert_eq!(free(old), "a");
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.delete_if(Some(&"a".to_string())) }.is_none());
+            // SAFETY: single-threaded test.
+            let removed = unsafe { e.delete_if(Some(&"b".to_string())) }.unwrap();
+            assert_eq!(free(removed), "b");
+            match e.try_load_or_store(owned("c")) {
+                LoadOrStore::Stored(p) => {
+                    // SAFETY: single-threaded test; the entry owns `p`.
+                    assert_eq!(unsafe { p.as_ref() }, "c")
+                }
+                _ => panic!("a deleted entry stores"),
+            }
+        });
+    }
+}
