@@ -453,10 +453,8 @@ mod tests {
             assert_eq!(free(removed), "a");
             assert_eq!(value(e), None);
             // SAFETY: single-threaded test.
-            assert!(
-                unsafe { e.delete() }.is_none(),
-                "deleting twice removes nothing"
-            );
+            let twice = unsafe { e.delete() };
+            assert!(twice.is_none(), "deleting twice removes nothing");
             // deleted → present without the lock
             assert!(matches!(e.try_swap(owned("c")), Ok(None)));
             assert_eq!(value(e).as_deref(), Some("c"));
