@@ -1,3 +1,73 @@
-//! `syncmap-serde` will hold serde support for every backend: owned snapshots of a live map,
-//! restorable into any backend, and `#[serde(with = ...)]` modules. It is empty until that work
-//! lands (see the project's serde issue).
+//! serde support for every `syncmap` backend: owned snapshots of a live map, restorable into
+//! any backend, and `#[serde(with = ...)]` modules for live maps held in struct fields.
+//!
+//! Rust's orphan rule keeps this crate from implementing `Serialize` for
+//! `syncmap_core::SyncMap` (both are foreign here), and it works for any
+//! [`ConcurrentMap`](syncmap_core::ConcurrentMap) anyway, so it offers:
+//!
+//! * [`Snapshot<K, V>`]: an owned copy taken from a live map with [`Snapshot::of`] (keys and
+//!   values are cloned), serializable as a map, restorable with [`Snapshot::into_map`] into a new
+//!   map of any backend;
+//! * [`map`] and [`seq`]: `#[serde(with = "syncmap_serde::map")]` (a serde map) or
+//!   `#[serde(with = "syncmap_serde::seq")]` (a sequence of pairs, for keys JSON cannot use as
+//!   object keys) on a field whose type is a live map;
+//! * [`postcard`] (feature `postcard`, on by default): strict helpers for the compact binary
+//!   format, which reject trailing bytes and keep this crate's error messages.
+//!
+//! # Consistency
+//!
+//! A snapshot is one [`range`](syncmap_core::ConcurrentMap::range) call, not an atomic copy. With
+//! concurrent writers it holds each key at most once, with some value the key had during the
+//! call, and every key that had a value for the whole call. The entry count handed to the
+//! serializer is the number of entries then written (it is not `len()`, which can disagree with
+//! a concurrent iteration). See [`Snapshot`](Snapshot#what-a-snapshot-holds).
+//!
+//! # Bad input
+//!
+//! Deserializing always fills a fresh map (or snapshot), and hands it out only when the whole
+//! input was valid; on error it is dropped. Each problem is a serde error of the format:
+//!
+//! | input | JSON (`serde_json`) | postcard ([`postcard::from_bytes`]) |
+//! |---|---|---|
+//! | a key twice | `duplicate key: entry 1 (counting from 0) repeats an earlier key, ...` | the same message |
+//! | wrong type | `invalid type: string "x", expected u32` | caught when the bytes are invalid for the type (postcard is not self-describing) |
+//! | truncated | `EOF while parsing ...` | `Hit the end of buffer, expected more data` |
+//! | trailing data | `trailing characters` | `trailing data: N byte(s) after the end of the value` |
+//!
+//! No input makes these functions panic.
+//!
+//! # Examples
+//!
+//! ```
+//! use syncmap_epoch::SyncMap;
+//! use syncmap_serde::{Snapshot, postcard};
+//!
+//! let live: SyncMap<String, u64> = SyncMap::new();
+//! live.store("requests".to_string(), 10);
+//!
+//! // Take an owned snapshot: the live map keeps serving reads and writes meanwhile.
+//! let snapshot = Snapshot::of(&live);
+//! let json = serde_json::to_string(&snapshot).unwrap();
+//! let bytes = postcard::to_vec(&snapshot).unwrap();
+//!
+//! // Restore into a new map, of this backend or any other.
+//! let from_json: SyncMap<String, u64> =
+//!     serde_json::from_str::<Snapshot<String, u64>>(&json).unwrap().into_map();
+//! let from_bytes: syncmap_core::SyncMap<String, u64, syncmap_core::reclaim::DeferToDrop> =
+//!     postcard::from_bytes::<Snapshot<String, u64>>(&bytes).unwrap().into_map();
+//! assert_eq!(from_json.load("requests").as_deref(), Some(&10));
+//! assert_eq!(from_bytes.load("requests").as_deref(), Some(&10));
+//! ```
+//!
+//! The crate's `examples/persist.rs` saves a snapshot to a file atomically (temporary file,
+//! fsync, rename, fsync of the directory) and loads it back.
+#![doc(test(attr(deny(warnings))))]
+
+mod de;
+pub mod map;
+#[cfg(feature = "postcard")]
+pub mod postcard;
+pub mod seq;
+mod snapshot;
+
+pub use snapshot::Snapshot;
