@@ -1,3 +1,204 @@
-//! `syncmap-testsuite` will hold the conformance suite that every backend runs: generic test
-//! bodies over `syncmap_core::ConcurrentMap` and one macro that expands them into `#[test]`s.
-//! It is empty until that work lands (see the project's conformance issue).
+//! The conformance suite every `syncmap` backend runs, usable for any map that implements
+//! [`ConcurrentMap`].
+//!
+//! The suite is generic test bodies (`fn test<B: Backend>()`) plus one macro,
+//! [`conformance_tests!`], that expands them into `#[test]` functions for one map type. A backend
+//! crate runs all of it with one line in `tests/conformance.rs`:
+//!
+//! ```ignore
+//! syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
+//!     fn quiesce() { crossbeam_epoch::pin().flush(); }
+//! });
+//! ```
+//!
+//! # What it checks
+//!
+//! * [`model`]: long random operation sequences against a `HashMap` model (proptest, with
+//!   shrinking), sized so that promotions, dirty rebuilds, expunges and unexpunges all happen
+//!   (asserted through [`Introspect::stats`] when the map has statistics).
+//! * [`go`]: Go's own `sync.Map` tests, re-expressed (`TestConcurrentRange`,
+//!   `TestMapRangeNestedCall`, `TestCompareAndSwap_NonExistingKey`, `TestConcurrentClear`), and
+//!   the concurrent tests of Go's `internal/sync/hashtriemap_test.go`.
+//! * [`linearizability`]: short concurrent histories on few keys, recorded with invocation and
+//!   response times, checked per key against the sequential specification (Wing & Gong search).
+//! * [`memory`]: every key and value dropped exactly once; a map of 1,000,000 entries gives its
+//!   memory back once cleared and quiescent; `range` allocates nothing.
+//! * [`panic_safety`]: a panicking `Hash`, `Eq`, `Clone` or `Drop` of a key or value, or a
+//!   panicking callback, leaves the map usable and consistent and leaks nothing.
+//!
+//! Every check can fail: `tests/wrong_maps.rs` builds deliberately wrong maps from
+//! [`reference::RwLockMap`] and asserts that the suite rejects each one.
+//!
+//! # Backend hooks
+//!
+//! Backend-specific knowledge stays out of the test bodies: it lives in the [`Backend`]
+//! implementation the macro writes, whose items the caller may override (for example
+//! [`Backend::quiesce`], which crossbeam-epoch implements by flushing its collector).
+
+pub mod alloc;
+pub mod go;
+pub mod linearizability;
+pub mod memory;
+pub mod model;
+pub mod panic_safety;
+pub mod reference;
+pub mod tracked;
+pub mod util;
+
+use core::hash::Hash;
+
+pub use syncmap_core::{ConcurrentMap, Stats};
+
+/// What a key type must be for every map in the suite: hashable, comparable, shareable.
+pub trait Key: Hash + Eq + Send + Sync + 'static {}
+impl<T: Hash + Eq + Send + Sync + 'static> Key for T {}
+
+/// What a value type must be for every map in the suite: shareable.
+pub trait Value: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static> Value for T {}
+
+/// Optional insight into a map's internals, for tests that must prove an internal path ran.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+/// use syncmap_testsuite::Introspect;
+///
+/// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+/// map.store(1, 1);
+/// assert_eq!(map.stats_if_any().unwrap().dirty_rebuilds, 1);
+/// ```
+pub trait Introspect {
+    /// The map's counters, or `None` if it keeps none (the default).
+    fn stats_if_any(&self) -> Option<Stats> {
+        None
+    }
+}
+
+impl<K, V, R: syncmap_core::Reclaim, S> Introspect for syncmap_core::SyncMap<K, V, R, S> {
+    fn stats_if_any(&self) -> Option<Stats> {
+        Some(self.stats())
+    }
+}
+
+/// A map implementation under test: a family of map types, one per key and value type, plus the
+/// hooks the generic bodies need.
+///
+/// [`conformance_tests!`] writes the implementation; its optional block overrides the provided
+/// items.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_testsuite::{Backend, Key, Value};
+///
+/// struct Reference;
+/// impl Backend for Reference {
+///     type Map<K: Key, V: Value> = syncmap_testsuite::reference::RwLockMap<K, V>;
+/// }
+/// syncmap_testsuite::go::compare_and_swap_missing_key::<Reference>();
+/// ```
+pub trait Backend: 'static {
+    /// The map type for keys `K` and values `V`.
+    type Map<K: Key, V: Value>: ConcurrentMap<K, V> + Introspect + Default + Send + Sync;
+
+    /// Helps deferred reclamation along; called repeatedly (with short sleeps) by tests that
+    /// wait for drops or freed memory. The default does nothing.
+    fn quiesce() {}
+
+    /// Whether memory retired while the map is alive (replaced values, cleared entries) is freed
+    /// before the map is dropped, once [`quiesce`](Self::quiesce) has run enough. False for a
+    /// strategy that keeps everything until drop (`DeferToDrop`); the memory checks then wait for
+    /// the drop instead.
+    const FREES_BEFORE_DROP: bool = true;
+}
+
+/// Expands the whole conformance suite into `#[test]` functions, in a module `$name`, for the map
+/// type `$map` written over the type parameters `<K, V>`.
+///
+/// The optional block holds items of the generated [`Backend`] implementation (such as
+/// `fn quiesce()` or `const FREES_BEFORE_DROP: bool = false;`).
+///
+/// The macro also installs [`alloc::CountingAlloc`] as the test binary's global allocator (the
+/// allocation checks need it), so invoke it once per test binary (one `tests/*.rs` file).
+///
+/// # Examples
+///
+/// ```ignore
+/// // tests/conformance.rs of a backend crate:
+/// syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
+///     fn quiesce() { crossbeam_epoch::pin().flush(); }
+/// });
+/// // or, for a strategy that frees only on drop:
+/// syncmap_testsuite::conformance_tests!(defer_to_drop,
+///     <K, V> syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>,
+///     { const FREES_BEFORE_DROP: bool = false; });
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($name:ident, <$k:ident, $v:ident> $map:ty $(, { $($item:tt)* })? $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The map family under test.
+            pub struct Backend;
+
+            impl $crate::Backend for Backend {
+                type Map<$k: $crate::Key, $v: $crate::Value> = $map;
+                $($($item)*)?
+            }
+
+            #[global_allocator]
+            static ALLOC: $crate::alloc::CountingAlloc = $crate::alloc::CountingAlloc::new();
+
+            $crate::__conformance_test_fns!(Backend;
+                model::sequential_u64,
+                model::sequential_drives_every_internal_path,
+                model::borrowed_lookups,
+                go::concurrent_range,
+                go::range_nested_call,
+                go::compare_and_swap_missing_key,
+                go::concurrent_clear,
+                go::concurrent_load_or_store_one_winner,
+                go::concurrent_cas_counters,
+                go::concurrent_compare_and_delete_once,
+                go::concurrent_load_and_delete_once,
+                go::concurrent_swap_no_lost_value,
+                go::concurrent_store_delete_readers,
+                linearizability::per_key_histories,
+                memory::drops_exactly_once_sequential,
+                memory::drops_exactly_once_concurrent,
+                memory::range_allocates_nothing,
+                panic_safety::panicking_hash,
+                panic_safety::panicking_eq,
+                panic_safety::panicking_drop,
+                panic_safety::panicking_callback,
+                panic_safety::never_clones,
+            );
+
+            #[test]
+            fn clear_returns_memory() {
+                $crate::memory::clear_returns_memory::<Backend>(concat!(
+                    module_path!(),
+                    "::clear_returns_memory"
+                ));
+            }
+        }
+    };
+}
+
+/// Implementation detail of [`conformance_tests!`]: one `#[test]` per body, named after it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns {
+    ($backend:ident; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $crate::$module::$test::<$backend>();
+            }
+        )*
+    };
+}

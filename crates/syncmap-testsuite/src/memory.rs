@@ -1,0 +1,342 @@
+//! Memory: every key and value dropped exactly once, memory given back after `clear`, and no
+//! allocation in `range`.
+
+use std::{collections::HashMap, process::Command, thread};
+
+use crate::{
+    Backend, ConcurrentMap,
+    alloc::{live_bytes, require_installed, thread_allocations},
+    tracked::{Tracked, Tracker},
+    util::{RECLAIM_TIMEOUT, Rng, quiesce_until, scaled, threads},
+};
+
+/// Drops `map`, waits for deferred reclamation, and asserts that every instance of both
+/// trackers was dropped exactly once.
+fn drop_and_check<B: Backend>(map: B::Map<Tracked, Tracked>, keys: &Tracker, values: &Tracker) {
+    drop(map);
+    quiesce_until::<B>(RECLAIM_TIMEOUT, || {
+        keys.all_dropped_once() && values.all_dropped_once()
+            || keys.dropped_twice() + values.dropped_twice() > 0
+    });
+    keys.assert_all_dropped_once();
+    values.assert_all_dropped_once();
+}
+
+/// Random sequential operations on tracked keys and values (store, swap, load-or-store, delete,
+/// load-and-delete, compare-and-swap, compare-and-delete, range, clear), checked against a
+/// model; then the map is dropped. Every key and value must be dropped exactly once. For a
+/// backend that frees before drop, the values outside the map must also be gone whenever the
+/// map is quiescent, and the keys must be bounded by the number of distinct keys.
+pub fn drops_exactly_once_sequential<B: Backend>() {
+    let keys = Tracker::new();
+    let values = Tracker::new();
+    let map = B::Map::<Tracked, Tracked>::default();
+    let mut model: HashMap<u64, u64> = HashMap::new();
+    let mut rng = Rng::new(42);
+    let distinct = 32;
+    for step in 0..scaled(6000) as u64 {
+        let k = rng.below(distinct);
+        let v = step;
+        match rng.below(11) {
+            0 | 1 => {
+                map.store(keys.make(k), values.make(v));
+                model.insert(k, v);
+            }
+            2 => {
+                let old = map.swap(keys.make(k), values.make(v)).map(|x| x.value());
+                assert_eq!(old, model.insert(k, v), "step {step}: swap {k}");
+            }
+            3 => {
+                let was_present = model.contains_key(&k);
+                let (got, loaded) = map.load_or_store(keys.make(k), values.make(v));
+                let expected = *model.entry(k).or_insert(v);
+                assert_eq!(
+                    (got.value(), loaded),
+                    (expected, was_present),
+                    "step {step}"
+                );
+            }
+            4 => {
+                map.delete(&keys.make(k));
+                model.remove(&k);
+            }
+            5 => {
+                let old = map.load_and_delete(&keys.make(k)).map(|x| x.value());
+                assert_eq!(old, model.remove(&k), "step {step}: load_and_delete {k}");
+            }
+            6 => {
+                let old = model.get(&k).copied().unwrap_or(u64::MAX);
+                let done = map.compare_and_swap(&keys.make(k), &values.make(old), values.make(v));
+                assert_eq!(
+                    done,
+                    model.contains_key(&k),
+                    "step {step}: compare_and_swap {k}"
+                );
+                if done {
+                    model.insert(k, v);
+                }
+            }
+            7 => {
+                let old = model.get(&k).copied().unwrap_or(u64::MAX);
+                let done = map.compare_and_delete(&keys.make(k), &values.make(old));
+                assert_eq!(
+                    done,
+                    model.remove(&k).is_some(),
+                    "step {step}: compare_and_delete"
+                );
+            }
+            8 => {
+                let got = map.load(&keys.make(k)).map(|x| x.value());
+                assert_eq!(got, model.get(&k).copied(), "step {step}: load {k}");
+            }
+            9 => {
+                let mut n = 0;
+                map.range(|key, value| {
+                    assert_eq!(
+                        model.get(&key.value()),
+                        Some(&value.value()),
+                        "step {step}: range"
+                    );
+                    n += 1;
+                    true
+                });
+                assert_eq!(n, model.len(), "step {step}: range count");
+            }
+            _ => {
+                if rng.below(8) == 0 {
+                    map.clear();
+                    model.clear();
+                }
+            }
+        }
+        assert_eq!(
+            keys.dropped_twice() + values.dropped_twice(),
+            0,
+            "step {step}: double drop"
+        );
+        if step % 500 == 499 {
+            let live_values = || values.live();
+            if B::FREES_BEFORE_DROP {
+                quiesce_until::<B>(RECLAIM_TIMEOUT, || live_values() == model.len());
+                assert_eq!(
+                    live_values(),
+                    model.len(),
+                    "step {step}: values outside the map are still alive once quiescent"
+                );
+                let live_keys = keys.live();
+                assert!(
+                    (model.len()..=distinct as usize).contains(&live_keys),
+                    "step {step}: {live_keys} keys alive for {} entries and {distinct} distinct keys",
+                    model.len()
+                );
+            } else {
+                assert!(
+                    live_values() >= model.len(),
+                    "step {step}: a value in the map was dropped"
+                );
+            }
+        }
+    }
+    drop_and_check::<B>(map, &keys, &values);
+}
+
+/// Threads run random operations on shared tracked keys; afterwards the map is dropped, and
+/// every key and value must be dropped exactly once.
+pub fn drops_exactly_once_concurrent<B: Backend>() {
+    let keys = Tracker::new();
+    let values = Tracker::new();
+    let map = B::Map::<Tracked, Tracked>::default();
+    let ops = scaled(3000) as u64;
+    thread::scope(|s| {
+        for t in 0..threads() as u64 {
+            let (map, keys, values) = (&map, &keys, &values);
+            s.spawn(move || {
+                let mut rng = Rng::new(t);
+                for i in 0..ops {
+                    let k = rng.below(24);
+                    let v = t << 32 | i;
+                    match rng.below(10) {
+                        0 | 1 => map.store(keys.make(k), values.make(v)),
+                        2 => drop(map.swap(keys.make(k), values.make(v))),
+                        3 => drop(map.load_or_store(keys.make(k), values.make(v))),
+                        4 => map.delete(&keys.make(k)),
+                        5 => drop(map.load_and_delete(&keys.make(k))),
+                        6 => {
+                            let current = map.load(&keys.make(k)).map(|x| x.value());
+                            if let Some(old) = current {
+                                map.compare_and_swap(
+                                    &keys.make(k),
+                                    &values.make(old),
+                                    values.make(v),
+                                );
+                            }
+                        }
+                        7 => {
+                            let current = map.load(&keys.make(k)).map(|x| x.value());
+                            if let Some(old) = current {
+                                map.compare_and_delete(&keys.make(k), &values.make(old));
+                            }
+                        }
+                        8 => map.range(|key, value| {
+                            assert!(key.value() < 24 && value.value() >> 32 < 64);
+                            true
+                        }),
+                        _ => {
+                            if i % 64 == 0 {
+                                map.clear();
+                            } else {
+                                drop(map.load(&keys.make(k)));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(
+        keys.dropped_twice() + values.dropped_twice(),
+        0,
+        "double drop"
+    );
+    drop_and_check::<B>(map, &keys, &values);
+}
+
+/// Go's `TestMapRangeNoAllocations`, on a promoted map of 64 keys: after a warm-up call (which
+/// may promote, or register the thread with a collector), `range` and loads of present keys
+/// allocate nothing.
+pub fn range_allocates_nothing<B: Backend>() {
+    require_installed();
+    let map = B::Map::<u64, u64>::default();
+    for k in 0..64 {
+        map.store(k, k);
+    }
+    let mut sum = 0;
+    for _ in 0..2 {
+        map.range(|_, &v| {
+            sum += v;
+            true
+        });
+        for k in 0..64 {
+            sum += *map.load(&k).expect("stored");
+        }
+    }
+    let runs = 100;
+    let before = thread_allocations();
+    for _ in 0..runs {
+        map.range(|_, &v| {
+            sum += v;
+            true
+        });
+        for k in 0..64 {
+            sum += *map.load(&k).expect("stored");
+        }
+    }
+    let allocations = thread_allocations() - before;
+    assert_eq!(
+        allocations, 0,
+        "{runs} rounds of range and loads allocated {allocations} times"
+    );
+    let per_round = 2 * (0..64).sum::<u64>();
+    assert_eq!(
+        sum,
+        (runs + 2) * per_round,
+        "range or load saw wrong values"
+    );
+}
+
+/// The environment variable that marks the child process of [`clear_returns_memory`].
+pub const MEMORY_CHILD_ENV: &str = "SYNCMAP_TESTSUITE_MEMORY_CHILD";
+
+/// Entries in the memory check.
+pub const MEMORY_ENTRIES: u64 = 1_000_000;
+
+/// Bytes a cleared, quiescent map may keep (an empty read table, collector bookkeeping).
+pub const MEMORY_SLACK: isize = 256 * 1024;
+
+/// A map of 1,000,000 entries, promoted and with a rebuilt dirty table, gives its memory back
+/// once cleared and quiescent (or, for a backend that frees only on drop, once dropped).
+///
+/// The measurement counts the live bytes of the whole process, so it runs alone: the test
+/// re-runs itself, by its libtest name `test_path` (`module_path!()` plus the function name),
+/// in a child process with only that test.
+pub fn clear_returns_memory<B: Backend>(test_path: &str) {
+    if let Some(report) = std::env::var_os(MEMORY_CHILD_ENV) {
+        let outcome = measure_clear::<B>();
+        std::fs::write(report, outcome).expect("write the report");
+        return;
+    }
+    require_installed();
+    let name = test_path
+        .split_once("::")
+        .map_or(test_path, |(_, rest)| rest);
+    let report = std::env::temp_dir().join(format!(
+        "syncmap-memory-{}-{}.txt",
+        std::process::id(),
+        name.replace("::", "-")
+    ));
+    let _ = std::fs::remove_file(&report);
+    let status = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(MEMORY_CHILD_ENV, &report)
+        .status()
+        .expect("run the test binary again");
+    let outcome = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    assert!(
+        status.success(),
+        "the memory check failed in its own process ({status})"
+    );
+    assert!(
+        outcome.starts_with("ok"),
+        "the child process did not run the memory check (test `{name}`): {outcome:?}"
+    );
+    eprintln!("{name}: {outcome}");
+}
+
+fn measure_clear<B: Backend>() -> String {
+    require_installed();
+    for _ in 0..64 {
+        B::quiesce();
+    }
+    let base = live_bytes();
+    let map = B::Map::<u64, u64>::default();
+    for k in 0..MEMORY_ENTRIES {
+        map.store(k, k);
+    }
+    // Promote (range), then rebuild dirty with a new key: both tables are full.
+    map.range(|_, _| true);
+    map.store(MEMORY_ENTRIES, 0);
+    assert_eq!(map.len() as u64, MEMORY_ENTRIES + 1);
+    let full = live_bytes() - base;
+    let payload = (MEMORY_ENTRIES * 2 * 8) as isize;
+    assert!(
+        full >= payload,
+        "{full} bytes for {MEMORY_ENTRIES} entries: the allocator does not see the map"
+    );
+    map.clear();
+    assert!(map.is_empty());
+    let returned =
+        |slack: isize| quiesce_until::<B>(RECLAIM_TIMEOUT, || live_bytes() - base <= slack);
+    let after_clear = if B::FREES_BEFORE_DROP {
+        returned(MEMORY_SLACK);
+        let kept = live_bytes() - base;
+        assert!(
+            kept <= MEMORY_SLACK,
+            "a cleared, quiescent map keeps {kept} of {full} bytes (slack {MEMORY_SLACK})"
+        );
+        // The map is still usable.
+        map.store(1, 1);
+        assert_eq!(map.load(&1).map(|v| *v), Some(1));
+        kept
+    } else {
+        live_bytes() - base
+    };
+    drop(map);
+    returned(MEMORY_SLACK);
+    let kept = live_bytes() - base;
+    assert!(
+        kept <= MEMORY_SLACK,
+        "a dropped map keeps {kept} of {full} bytes"
+    );
+    format!("ok: full {full} bytes, after clear {after_clear}, after drop {kept}")
+}

@@ -1,0 +1,270 @@
+//! Panic safety: a panicking `Hash`, `Eq`, `Clone` or `Drop` of a key or value, or a panicking
+//! `range` callback, must leave the map usable and consistent, and leak nothing.
+//!
+//! Panicking `Drop`s are exercised where a map must drop user data synchronously: the unused key
+//! of a store to a present key, the unused value of `load_or_store` or of a failed
+//! compare-and-swap. (A value whose `Drop` panics *inside the map* would panic wherever deferred
+//! reclamation runs it, possibly in another thread's collector, which no backend can contain.)
+
+use std::{
+    collections::HashMap,
+    panic::{AssertUnwindSafe, catch_unwind},
+};
+
+use crate::{
+    Backend, ConcurrentMap,
+    tracked::{PANIC_ON_CLONE, PANIC_ON_DROP, PANIC_ON_EQ, PANIC_ON_HASH, Tracked, Tracker},
+    util::{RECLAIM_TIMEOUT, quiesce_until},
+};
+
+const KEYS: u64 = 8;
+
+/// Asserts that `f` panics.
+fn expect_panic<R>(what: &str, f: impl FnOnce() -> R) {
+    let result = catch_unwind(AssertUnwindSafe(|| drop(f())));
+    assert!(result.is_err(), "{what}: the trap did not fire");
+}
+
+/// A map holding `k -> k` for `k` in `0..KEYS`, half promoted to the read table and half only in
+/// the dirty table.
+fn setup<B: Backend>(
+    keys: &Tracker,
+    values: &Tracker,
+) -> (B::Map<Tracked, Tracked>, HashMap<u64, u64>) {
+    let map = B::Map::<Tracked, Tracked>::default();
+    for k in 0..KEYS / 2 {
+        map.store(keys.make(k), values.make(k));
+    }
+    map.range(|_, _| true);
+    for k in KEYS / 2..KEYS {
+        map.store(keys.make(k), values.make(k));
+    }
+    (map, (0..KEYS).map(|k| (k, k)).collect())
+}
+
+/// Asserts that the map holds exactly `expected`, through `load`, `len` and `range`, and that it
+/// still accepts writes.
+fn check_consistent(
+    map: &impl ConcurrentMap<Tracked, Tracked>,
+    keys: &Tracker,
+    values: &Tracker,
+    expected: &HashMap<u64, u64>,
+) {
+    for k in 0..KEYS * 2 {
+        let got = map.load(&keys.make(k)).map(|v| v.value());
+        assert_eq!(got, expected.get(&k).copied(), "key {k} after the panics");
+    }
+    assert_eq!(map.len(), expected.len(), "len after the panics");
+    let mut seen = HashMap::new();
+    map.range(|k, v| {
+        assert!(
+            seen.insert(k.value(), v.value()).is_none(),
+            "range repeated {k:?}"
+        );
+        true
+    });
+    assert_eq!(&seen, expected, "range after the panics");
+    map.store(keys.make(1000), values.make(1000));
+    assert_eq!(map.load(&keys.make(1000)).map(|v| v.value()), Some(1000));
+    assert_eq!(
+        map.load_and_delete(&keys.make(1000)).map(|v| v.value()),
+        Some(1000)
+    );
+}
+
+/// Drops the map and asserts that every key and value was dropped exactly once.
+fn check_no_leak<B: Backend>(map: B::Map<Tracked, Tracked>, keys: &Tracker, values: &Tracker) {
+    drop(map);
+    quiesce_until::<B>(RECLAIM_TIMEOUT, || {
+        keys.all_dropped_once() && values.all_dropped_once()
+    });
+    keys.assert_all_dropped_once();
+    values.assert_all_dropped_once();
+}
+
+/// Every operation with a key whose `Hash` panics, for a missing key and for present keys (in
+/// read and only in dirty).
+pub fn panicking_hash<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let (map, expected) = setup::<B>(&keys, &values);
+    for k in [1, KEYS - 1, 100] {
+        let trap = || keys.make_trapped(k, PANIC_ON_HASH);
+        expect_panic("load", || map.load(&trap()).map(|v| v.value()));
+        expect_panic("store", || map.store(trap(), values.make(k + 10)));
+        expect_panic("load_or_store", || {
+            map.load_or_store(trap(), values.make(k + 10)).1
+        });
+        expect_panic("swap", || {
+            map.swap(trap(), values.make(k + 10)).map(|v| v.value())
+        });
+        expect_panic("load_and_delete", || map.load_and_delete(&trap()).is_some());
+        expect_panic("delete", || map.delete(&trap()));
+        expect_panic("compare_and_swap", || {
+            map.compare_and_swap(&trap(), &values.make(k), values.make(k + 10))
+        });
+        expect_panic("compare_and_delete", || {
+            map.compare_and_delete(&trap(), &values.make(k))
+        });
+    }
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}
+
+/// Every lookup with a query key whose `Eq` panics, for keys in read and only in dirty; and
+/// compare-and-swap with an `old` value whose `Eq` panics.
+pub fn panicking_eq<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let (map, expected) = setup::<B>(&keys, &values);
+    for k in [1, KEYS - 1] {
+        let trap = || keys.make_trapped(k, PANIC_ON_EQ);
+        expect_panic("load", || map.load(&trap()).map(|v| v.value()));
+        expect_panic("store", || map.store(trap(), values.make(k + 10)));
+        expect_panic("load_or_store", || {
+            map.load_or_store(trap(), values.make(k + 10)).1
+        });
+        expect_panic("swap", || {
+            map.swap(trap(), values.make(k + 10)).map(|v| v.value())
+        });
+        expect_panic("load_and_delete", || map.load_and_delete(&trap()).is_some());
+        expect_panic("delete", || map.delete(&trap()));
+        expect_panic("compare_and_swap", || {
+            map.compare_and_swap(&trap(), &values.make(k), values.make(k + 10))
+        });
+        expect_panic("compare_and_delete", || {
+            map.compare_and_delete(&trap(), &values.make(k))
+        });
+        let old = || values.make_trapped(k, PANIC_ON_EQ);
+        expect_panic("compare_and_swap's value", || {
+            map.compare_and_swap(&keys.make(k), &old(), values.make(k + 10))
+        });
+        expect_panic("compare_and_delete's value", || {
+            map.compare_and_delete(&keys.make(k), &old())
+        });
+    }
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}
+
+/// Keys and values the map must drop itself (unused arguments) panic in `Drop`.
+pub fn panicking_drop<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let (map, mut expected) = setup::<B>(&keys, &values);
+    for k in [1, KEYS - 1] {
+        // `store` to a present key does not need its key argument: dropping it panics. The
+        // store itself may or may not have taken effect.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            map.store(keys.make_trapped(k, PANIC_ON_DROP), values.make(k + 10));
+        }));
+        let now = map.load(&keys.make(k)).map(|v| v.value());
+        assert!(
+            now == Some(k) || now == Some(k + 10),
+            "key {k} holds {now:?} after a panicking store"
+        );
+        expected.insert(k, now.expect("present"));
+        // The same for `swap`.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            drop(map.swap(keys.make_trapped(k, PANIC_ON_DROP), values.make(k + 20)));
+        }));
+        let now = map.load(&keys.make(k)).map(|v| v.value());
+        assert!(
+            now == expected.get(&k).copied() || now == Some(k + 20),
+            "key {k} holds {now:?} after a panicking swap"
+        );
+        expected.insert(k, now.expect("present"));
+        // `load_or_store` of a present key drops both arguments unused.
+        expect_panic("load_or_store's unused value", || {
+            map.load_or_store(keys.make(k), values.make_trapped(k + 30, PANIC_ON_DROP))
+                .1
+        });
+        expect_panic("load_or_store's unused key", || {
+            map.load_or_store(keys.make_trapped(k, PANIC_ON_DROP), values.make(k + 30))
+                .1
+        });
+        // A failed compare-and-swap drops its new value unused.
+        expect_panic("compare_and_swap's unused value", || {
+            map.compare_and_swap(
+                &keys.make(k),
+                &values.make(u64::MAX),
+                values.make_trapped(k + 40, PANIC_ON_DROP),
+            )
+        });
+        expect_panic("compare_and_swap on a missing key", || {
+            map.compare_and_swap(
+                &keys.make(500),
+                &values.make(0),
+                values.make_trapped(0, PANIC_ON_DROP),
+            )
+        });
+    }
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}
+
+/// A `range` callback that panics (on a promoted map, on an amended one, and after writing to
+/// the map from inside the callback) leaves the map consistent and usable.
+pub fn panicking_callback<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let (map, mut expected) = setup::<B>(&keys, &values);
+    for round in 0..3_u64 {
+        let mut visited = 0;
+        expect_panic("range callback", || {
+            map.range(|k, _| {
+                visited += 1;
+                if round == 2 {
+                    map.store(keys.make(k.value()), values.make(k.value() + 50));
+                }
+                assert!(visited < 3, "trap: callback");
+                true
+            })
+        });
+        assert_eq!(visited, 3, "range stopped before the callback panicked");
+        if round == 0 {
+            // A new key: the next range promotes dirty first, then panics in the callback.
+            map.store(keys.make(KEYS), values.make(KEYS));
+            expected.insert(KEYS, KEYS);
+        }
+    }
+    // Round 2 overwrote the first three keys visited: learn which from the map.
+    for k in 0..=KEYS {
+        let now = map.load(&keys.make(k)).map(|v| v.value()).expect("present");
+        assert!(now == k || now == k + 50, "key {k} holds {now}");
+        expected.insert(k, now);
+    }
+    assert_eq!(
+        expected.values().filter(|&&v| v >= 50).count(),
+        3,
+        "round 2 stored three values"
+    );
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}
+
+/// Keys and values whose `Clone` panics, through every operation: the map never clones user
+/// data (so it works for types that cannot be cloned cheaply or at all).
+pub fn never_clones<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let map = B::Map::<Tracked, Tracked>::default();
+    let key = |k| keys.make_trapped(k, PANIC_ON_CLONE);
+    let value = |v| values.make_trapped(v, PANIC_ON_CLONE);
+    for k in 0..KEYS {
+        map.store(key(k), value(k));
+    }
+    let _ = map.load(&key(0));
+    map.range(|_, _| true);
+    map.store(key(1), value(11));
+    assert_eq!(map.swap(key(2), value(12)).map(|v| v.value()), Some(2));
+    assert!(map.load_or_store(key(3), value(13)).1);
+    assert!(!map.load_or_store(key(KEYS), value(KEYS)).1);
+    assert!(map.compare_and_swap(&key(4), &value(4), value(14)));
+    assert!(map.compare_and_delete(&key(5), &value(5)));
+    assert_eq!(map.load_and_delete(&key(6)).map(|v| v.value()), Some(6));
+    map.delete(&key(7));
+    let mut expected: HashMap<u64, u64> = [(0, 0), (1, 11), (2, 12), (3, 3), (4, 14), (KEYS, KEYS)]
+        .into_iter()
+        .collect();
+    check_consistent(&map, &keys, &values, &expected);
+    map.clear();
+    expected.clear();
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}
