@@ -525,3 +525,141 @@ pub fn concurrent_store_delete_readers<B: Backend>() {
         }
     }
 }
+
+/// `load_or_store_with` (beyond Go): threads race to insert the same absent keys with a closure
+/// that counts its calls; per key the closure runs once, one thread stores, and every thread
+/// gets the stored value.
+pub fn concurrent_load_or_store_with_runs_once<B: Backend>() {
+    let keys = 64_u64;
+    let threads = threads() as u64;
+    for _round in 0..scaled(20) {
+        let map = B::Map::<u64, u64>::default();
+        let calls: Vec<AtomicUsize> = (0..keys).map(|_| AtomicUsize::new(0)).collect();
+        let barrier = Barrier::new(threads as usize);
+        let results: Vec<Vec<(u64, bool)>> = thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (map, barrier, calls) = (&map, &barrier, &calls);
+                    s.spawn(move || {
+                        barrier.wait();
+                        (0..keys)
+                            .map(|k| {
+                                let (v, loaded) = map.load_or_store_with(k, || {
+                                    calls[k as usize].fetch_add(1, Relaxed);
+                                    t << 32 | k
+                                });
+                                (*v, loaded)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for k in 0..keys {
+            let n = calls[k as usize].load(Relaxed);
+            assert_eq!(n, 1, "key {k}: the closure ran {n} times for one insertion");
+            let winners: Vec<u64> = (0..threads)
+                .filter(|&t| !results[t as usize][k as usize].1)
+                .collect();
+            assert_eq!(winners.len(), 1, "key {k}: threads {winners:?} all stored");
+            let value = winners[0] << 32 | k;
+            for per_thread in &results {
+                assert_eq!(
+                    per_thread[k as usize].0, value,
+                    "key {k}: not the stored value"
+                );
+            }
+        }
+    }
+}
+
+/// `load_or_store_with` whose closure panics while other threads wait for the same key: the
+/// key stays absent meanwhile and afterwards, and the waiting thread is released and computes
+/// its own value.
+pub fn load_or_store_with_panic_releases_waiters<B: Backend>() {
+    for round in 0..scaled(10) as u64 {
+        let map = B::Map::<u64, u64>::default();
+        let started = AtomicBool::new(false);
+        thread::scope(|s| {
+            let (map, started) = (&map, &started);
+            s.spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    map.load_or_store_with(round, || {
+                        started.store(true, Release);
+                        thread::sleep(Duration::from_millis(5));
+                        panic!("trap: load_or_store_with closure");
+                    })
+                    .1
+                }));
+                assert!(result.is_err(), "the closure's panic did not propagate");
+            });
+            while !started.load(Acquire) {
+                thread::yield_now();
+            }
+            assert!(
+                map.load(&round).is_none(),
+                "a value is visible while being computed"
+            );
+            let (v, loaded) = map.load_or_store_with(round, || 7);
+            assert_eq!(
+                (*v, loaded),
+                (7, false),
+                "the waiter did not compute its own value"
+            );
+        });
+        assert_eq!(map.load(&round).map(|v| *v), Some(7));
+        assert_eq!(map.len(), 1);
+    }
+}
+
+/// `update` (beyond Go): threads increment shared counters with `update` while another thread
+/// keeps adding keys; no increment may be lost.
+pub fn concurrent_update_counters<B: Backend>() {
+    let counters = 4_u64;
+    let increments = scaled(2000) as u64;
+    let threads = threads() as u64 - 1;
+    let map = B::Map::<u64, u64>::default();
+    for k in 0..counters {
+        map.store(k, 0);
+    }
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        let (map_ref, stop_ref) = (&map, &stop);
+        s.spawn(move || {
+            let started = Instant::now();
+            let mut k = 1000;
+            while !stop_ref.load(Acquire) && started.elapsed() < BACKGROUND_LIMIT {
+                map_ref.store(k, k);
+                let _ = map_ref.load(&k);
+                map_ref.delete(&(k - 3));
+                k += 1;
+            }
+        });
+        let _stop = StopOnDrop(&stop);
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(move || {
+                    for _ in 0..increments {
+                        for k in 0..counters {
+                            let new = map_ref
+                                .update(&k, |v| v + 1)
+                                .expect("counters are never deleted");
+                            assert!(*new >= 1);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    for k in 0..counters {
+        assert_eq!(
+            map.load(&k).map(|v| *v),
+            Some(threads * increments),
+            "counter {k} lost updates"
+        );
+    }
+}

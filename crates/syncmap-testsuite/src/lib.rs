@@ -167,6 +167,9 @@ macro_rules! conformance_tests {
                 go::concurrent_load_and_delete_once,
                 go::concurrent_swap_no_lost_value,
                 go::concurrent_store_delete_readers,
+                go::concurrent_load_or_store_with_runs_once,
+                go::load_or_store_with_panic_releases_waiters,
+                go::concurrent_update_counters,
                 linearizability::per_key_histories,
                 memory::drops_exactly_once_sequential,
                 memory::drops_exactly_once_concurrent,
@@ -175,6 +178,7 @@ macro_rules! conformance_tests {
                 panic_safety::panicking_eq,
                 panic_safety::panicking_drop,
                 panic_safety::panicking_callback,
+                panic_safety::panicking_compute_and_update,
                 panic_safety::never_clones,
             );
 

@@ -38,6 +38,10 @@ pub enum Call {
     CompareAndDelete(u64),
     /// `clear`
     Clear,
+    /// `load_or_store_with(|| value)`
+    LoadOrStoreWith(u64),
+    /// `update(|v| v + delta)`
+    Update(u64),
 }
 
 /// What a call returned.
@@ -68,7 +72,7 @@ impl Call {
         match self {
             Call::Load => (state, Ret::Value(state)),
             Call::Store(v) => (Some(v), Ret::Unit),
-            Call::LoadOrStore(v) => match state {
+            Call::LoadOrStore(v) | Call::LoadOrStoreWith(v) => match state {
                 Some(old) => (state, Ret::Loaded(old, true)),
                 None => (Some(v), Ret::Loaded(v, false)),
             },
@@ -79,6 +83,10 @@ impl Call {
             Call::CompareAndSwap(..) => (state, Ret::Done(false)),
             Call::CompareAndDelete(old) if state == Some(old) => (None, Ret::Done(true)),
             Call::CompareAndDelete(_) => (state, Ret::Done(false)),
+            Call::Update(delta) => {
+                let new = state.map(|v| v + delta);
+                (new, Ret::Value(new))
+            }
         }
     }
 
@@ -106,6 +114,11 @@ impl Call {
                 map.clear();
                 Ret::Unit
             }
+            Call::LoadOrStoreWith(v) => {
+                let (value, loaded) = map.load_or_store_with(key, || v);
+                Ret::Loaded(*value, loaded)
+            }
+            Call::Update(delta) => Ret::Value(map.update(&key, |v| v + delta).map(|v| *v)),
         }
     }
 }
@@ -226,7 +239,7 @@ fn random_call(rng: &mut Rng, fresh: u64, recent: &[u64]) -> Call {
     } else {
         recent[rng.below(recent.len() as u64) as usize]
     };
-    match rng.below(20) {
+    match rng.below(24) {
         0..=3 => Call::Load,
         4..=6 => Call::Store(fresh),
         7..=8 => Call::LoadOrStore(fresh),
@@ -235,6 +248,8 @@ fn random_call(rng: &mut Rng, fresh: u64, recent: &[u64]) -> Call {
         12..=14 => Call::Swap(fresh),
         15..=16 => Call::CompareAndSwap(old, fresh),
         17..=18 => Call::CompareAndDelete(old),
+        19..=20 => Call::LoadOrStoreWith(fresh),
+        21..=22 => Call::Update(fresh * 10_000),
         _ => Call::Clear,
     }
 }

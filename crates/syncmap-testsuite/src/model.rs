@@ -37,6 +37,14 @@ pub enum Op {
     CompareAndDelete(u64, u64),
     /// `range`, stopping after this many keys.
     Range(usize),
+    /// `load_or_store_with(key, || value)`
+    LoadOrStoreWith(u64, u64),
+    /// `update(key, |v| (v + delta) % VALUES)`
+    Update(u64, u64),
+    /// `load_cloned(key)`
+    LoadCloned(u64),
+    /// `retain(|k, v| (k + v) % 3 != m)`
+    Retain(u64),
     /// `clear()`
     Clear,
     /// `len()` and `is_empty()`
@@ -66,8 +74,12 @@ pub fn op() -> impl Strategy<Value = Op> {
         2 => (key.clone(), value.clone()).prop_map(|(k, v)| Op::Swap(k, v)),
         2 => (key.clone(), value.clone(), value.clone())
             .prop_map(|(k, o, n)| Op::CompareAndSwap(k, o, n)),
-        2 => (key.clone(), value).prop_map(|(k, o)| Op::CompareAndDelete(k, o)),
+        2 => (key.clone(), value.clone()).prop_map(|(k, o)| Op::CompareAndDelete(k, o)),
         1 => (0..KEYS as usize + 2).prop_map(Op::Range),
+        2 => (key.clone(), value.clone()).prop_map(|(k, v)| Op::LoadOrStoreWith(k, v)),
+        2 => (key.clone(), 1..VALUES).prop_map(|(k, d)| Op::Update(k, d)),
+        1 => key.clone().prop_map(Op::LoadCloned),
+        1 => (0..3_u64).prop_map(Op::Retain),
         1 => Just(Op::Len),
         1 => Just(Op::Clear),
     ]
@@ -165,6 +177,48 @@ fn run_ops<M: ConcurrentMap<u64, u64>>(
             Op::Clear => {
                 map.clear();
                 model.clear();
+            }
+            Op::LoadOrStoreWith(k, v) => {
+                let mut calls = 0;
+                let (got, loaded) = map.load_or_store_with(k, || {
+                    calls += 1;
+                    v
+                });
+                let got = *got;
+                let expected = match model.get(&k) {
+                    Some(&old) => (old, true, 0),
+                    None => {
+                        model.insert(k, v);
+                        (v, false, 1)
+                    }
+                };
+                prop_assert_eq!((got, loaded, calls), expected, "step {}: {:?}", i, op);
+            }
+            Op::Update(k, delta) => {
+                let got = map.update(&k, |v| (v + delta) % VALUES).map(|v| *v);
+                let expected = model.get_mut(&k).map(|v| {
+                    *v = (*v + delta) % VALUES;
+                    *v
+                });
+                prop_assert_eq!(got, expected, "step {}: {:?}", i, op);
+            }
+            Op::LoadCloned(k) => {
+                prop_assert_eq!(
+                    map.load_cloned(&k),
+                    model.get(&k).copied(),
+                    "step {}: {:?}",
+                    i,
+                    op
+                );
+            }
+            Op::Retain(m) => {
+                let mut visited = 0;
+                map.retain(|&k, &v| {
+                    visited += 1;
+                    (k + v) % 3 != m
+                });
+                prop_assert_eq!(visited, model.len(), "step {}: {:?} visits", i, op);
+                model.retain(|&k, &mut v| (k + v) % 3 != m);
             }
             Op::Len => {
                 prop_assert_eq!(map.len(), model.len(), "step {}: {:?}", i, op);

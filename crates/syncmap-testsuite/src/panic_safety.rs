@@ -268,3 +268,36 @@ pub fn never_clones<B: Backend>() {
     check_consistent(&map, &keys, &values, &expected);
     check_no_leak::<B>(map, &keys, &values);
 }
+
+/// Closures of `load_or_store_with` and `update` that panic: nothing is inserted or changed,
+/// nothing leaks, and the key can be computed again.
+pub fn panicking_compute_and_update<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let (map, mut expected) = setup::<B>(&keys, &values);
+    for k in [1, KEYS - 1] {
+        expect_panic("update", || {
+            map.update(&keys.make(k), |_| panic!("trap: update closure"))
+                .map(|v| v.value())
+        });
+    }
+    for k in [100, 101] {
+        expect_panic("load_or_store_with", || {
+            map.load_or_store_with(keys.make(k), || panic!("trap: load_or_store_with closure"))
+                .1
+        });
+        assert!(
+            map.load(&keys.make(k)).is_none(),
+            "a panicking closure inserted key {k}"
+        );
+    }
+    check_consistent(&map, &keys, &values, &expected);
+    let (v, loaded) = map.load_or_store_with(keys.make(100), || values.make(100));
+    assert_eq!((v.value(), loaded), (100, false));
+    drop(v);
+    expected.insert(100, 100);
+    let updated = map.update(&keys.make(1), |v| values.make(v.value() + 1));
+    assert_eq!(updated.map(|v| v.value()), Some(2));
+    expected.insert(1, 2);
+    check_consistent(&map, &keys, &values, &expected);
+    check_no_leak::<B>(map, &keys, &values);
+}

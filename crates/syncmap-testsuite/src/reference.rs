@@ -10,7 +10,7 @@ use core::{
 use std::{hash::RandomState, sync::Arc};
 
 use hashbrown::HashTable;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::{ConcurrentMap, Introspect};
 
@@ -37,10 +37,30 @@ type Slot<K, V> = (u64, Arc<K>, Arc<V>);
 pub struct RwLockMap<K, V, S = RandomState> {
     table: RwLock<HashTable<Slot<K, V>>>,
     scratch: Mutex<Vec<Vec<Slot<K, V>>>>,
-    /// Serializes `load_or_store_with` computations (not loads or stores), so that each runs
-    /// its closure at most once per insertion without holding the table lock.
-    computing: Mutex<()>,
+    /// Hashes of keys whose value `load_or_store_with` is computing (collisions only make a
+    /// thread wait longer), so that each insertion runs its closure at most once, without
+    /// holding the table lock.
+    computing: Mutex<Vec<u64>>,
+    computed: Condvar,
     hasher: S,
+}
+
+/// Ends a `load_or_store_with` computation, also when the closure panics.
+struct Computing<'a> {
+    hashes: &'a Mutex<Vec<u64>>,
+    done: &'a Condvar,
+    hash: u64,
+}
+
+impl Drop for Computing<'_> {
+    fn drop(&mut self) {
+        let mut hashes = self.hashes.lock();
+        if let Some(i) = hashes.iter().position(|&h| h == self.hash) {
+            hashes.swap_remove(i);
+        }
+        drop(hashes);
+        self.done.notify_all();
+    }
 }
 
 impl<K, V, S: Default> Default for RwLockMap<K, V, S> {
@@ -48,7 +68,8 @@ impl<K, V, S: Default> Default for RwLockMap<K, V, S> {
         RwLockMap {
             table: RwLock::new(HashTable::new()),
             scratch: Mutex::new(Vec::new()),
-            computing: Mutex::new(()),
+            computing: Mutex::new(Vec::new()),
+            computed: Condvar::new(),
             hasher: S::default(),
         }
     }
@@ -107,6 +128,58 @@ impl<K: Hash + Eq, V, S: BuildHasher> ConcurrentMap<K, V> for RwLockMap<K, V, S>
         let value = Arc::new(value);
         table.insert_unique(hash, (hash, Arc::new(key), Arc::clone(&value)), cached);
         (value, false)
+    }
+
+    fn load_or_store_with<F>(&self, key: K, f: F) -> (Arc<V>, bool)
+    where
+        F: FnOnce() -> V,
+    {
+        let hash = self.hasher.hash_one(&key);
+        let mut computing = self.computing.lock();
+        loop {
+            if let Some(found) = self.table.read().find(hash, eq(&key)) {
+                let found = Arc::clone(&found.2);
+                drop(computing);
+                drop(key);
+                return (found, true);
+            }
+            if !computing.contains(&hash) {
+                break;
+            }
+            self.computed.wait(&mut computing);
+        }
+        computing.push(hash);
+        drop(computing);
+        let _done = Computing {
+            hashes: &self.computing,
+            done: &self.computed,
+            hash,
+        };
+        // No lock is held while `f` runs; a racing `store` may win, and then `load_or_store`
+        // returns its value.
+        self.load_or_store(key, f())
+    }
+
+    fn update<Q, F>(&self, key: &Q, mut f: F) -> Option<Arc<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&V) -> V,
+    {
+        let hash = self.hasher.hash_one(key);
+        loop {
+            let current = Arc::clone(&self.table.read().find(hash, eq(key))?.2);
+            // `f` runs without the lock; the result is stored only if nothing changed since.
+            let new = Arc::new(f(&current));
+            let mut table = self.table.write();
+            let slot = table.find_mut(hash, eq(key))?;
+            if Arc::ptr_eq(&slot.2, &current) {
+                let old = core::mem::replace(&mut slot.2, Arc::clone(&new));
+                drop(table);
+                drop(old);
+                return Some(new);
+            }
+        }
     }
 
     fn load_and_delete<Q>(&self, key: &Q) -> Option<Arc<V>>
@@ -212,35 +285,5 @@ impl<K: Hash + Eq, V, S: BuildHasher> ConcurrentMap<K, V> for RwLockMap<K, V, S>
 
     fn len(&self) -> usize {
         self.table.read().len()
-    }
-
-    fn load_or_store_with<F>(&self, key: K, f: F) -> (Arc<V>, bool)
-    where
-        F: FnOnce() -> V,
-    {
-        if let Some(found) = self.load(&key) {
-            return (found, true);
-        }
-        let _computing = self.computing.lock();
-        if let Some(found) = self.load(&key) {
-            return (found, true);
-        }
-        self.load_or_store(key, f())
-    }
-
-    fn update<Q, F>(&self, key: &Q, mut f: F) -> Option<Arc<V>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-        F: FnMut(&V) -> V,
-    {
-        let hash = self.hasher.hash_one(key);
-        let mut table = self.table.write();
-        let slot = table.find_mut(hash, eq(key))?;
-        let new = Arc::new(f(&slot.2));
-        let replaced = core::mem::replace(&mut slot.2, Arc::clone(&new));
-        drop(table);
-        drop(replaced);
-        Some(new)
     }
 }
