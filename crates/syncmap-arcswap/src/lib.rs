@@ -1,3 +1,335 @@
-//! `syncmap-arcswap` will hold the arc-swap backend of `syncmap_core::SyncMap`: a reclamation
-//! strategy whose loaded values are owned `Arc<V>` handles that can cross threads and `.await`
-//! points. It is empty until that backend lands (see the project's backends issue).
+//! Go's `sync.Map` for Rust, with [arc-swap] reclamation: loads return an owned `Arc<V>`.
+//!
+//! A concurrent hash map for read-mostly workloads: loads of keys that are already in the read
+//! table take no lock. See [`syncmap_core`] for the design; this crate contributes the
+//! reclamation strategy [`ArcSwapReclaim`] and the aliases [`SyncMap`] and [`Pinned`].
+//!
+//! Values are stored as `Arc<V>`, and [`SyncMap::load`] returns a clone of that `Arc`: it needs
+//! no guard, does not borrow the map, delays no reclamation, is `Send` when `V: Send + Sync`, and
+//! may be kept across an `.await` or sent to another task. The price is a reference-count
+//! increment per load (a write to the value's cache line), where the epoch backends write
+//! nothing shared. [`SyncMap::pin`] still gives plain `&V` for a batch of reads.
+//!
+//! # How memory is reclaimed
+//!
+//! The map's tables, entries and replaced values still need deferred freeing: a reader may be
+//! looking at them when a writer unlinks them. [`ArcSwapReclaim`] keeps an `ArcSwap` of the
+//! current *generation*; pinning loads it (an arc-swap guard, no shared write). Each retirement
+//! closes the current generation: the retired object is attached to it, a new generation is
+//! published, and the old one links to the new one. A generation frees its object when it is
+//! dropped, which happens once no guard holds it *and* every older generation is gone (each
+//! holds its successor). So an object is freed after every reader that pinned before it was
+//! retired, and nothing else is needed to argue it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::{sync::Arc, thread};
+//! use syncmap_arcswap::SyncMap;
+//!
+//! let config: SyncMap<String, String> = SyncMap::new();
+//! config.store("mode".to_string(), "fast".to_string());
+//! let mode: Arc<String> = config.load("mode").unwrap();
+//! config.store("mode".to_string(), "safe".to_string());
+//! // The handle owns its value: it can leave the thread, and outlive the map.
+//! drop(config);
+//! thread::spawn(move || assert_eq!(*mode, "fast")).join().unwrap();
+//! ```
+//!
+//! A loaded value can be held across an `.await` in a `Send` future:
+//!
+//! ```
+//! use std::{future::Future, pin::pin, task::{Context, Poll, Waker}};
+//! use syncmap_arcswap::SyncMap;
+//!
+//! fn assert_send<F: Future + Send>(future: F) -> F {
+//!     future
+//! }
+//!
+//! async fn yield_once() {
+//!     let mut yielded = false;
+//!     std::future::poll_fn(|_| if yielded { Poll::Ready(()) } else { yielded = true; Poll::Pending })
+//!         .await
+//! }
+//!
+//! let map: SyncMap<&str, Vec<u8>> = SyncMap::new();
+//! map.store("blob", vec![1, 2, 3]);
+//! let mut task = pin!(assert_send(async {
+//!     let blob = map.load("blob").unwrap();
+//!     yield_once().await;
+//!     blob.len()
+//! }));
+//! let mut cx = Context::from_waker(Waker::noop());
+//! assert!(task.as_mut().poll(&mut cx).is_pending());
+//! map.store("blob", Vec::new()); // the task's handle still sees the old value
+//! assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(3));
+//! ```
+//!
+//! [arc-swap]: https://docs.rs/arc-swap
+#![doc(test(attr(deny(warnings))))]
+
+use core::{fmt, ptr::NonNull};
+use std::{
+    hash::RandomState,
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+};
+
+use arc_swap::ArcSwap;
+pub use syncmap_core::{ConcurrentMap, Stats};
+use syncmap_core::{Reclaim, Retire, reclaim::Retired};
+
+/// Go's `sync.Map` whose loads return `Arc<V>`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use syncmap_arcswap::SyncMap;
+///
+/// let map: SyncMap<&str, u32> = SyncMap::new();
+/// map.store("a", 1);
+/// let a: Arc<u32> = map.load("a").unwrap();
+/// assert_eq!(*a, 1);
+/// ```
+pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapReclaim, S>;
+
+/// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V` without touching
+/// reference counts.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_arcswap::SyncMap;
+///
+/// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+/// let pinned = map.pin();
+/// assert_eq!(pinned.load(&3), Some(&3));
+/// ```
+pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcSwapReclaim, S>;
+
+/// The arc-swap reclamation strategy: values live in `Arc`s, and retired objects are freed by
+/// generations published through an `ArcSwap` (see the [crate docs](crate)).
+///
+/// # Invariants
+///
+/// * `current` is the open generation: it has no successor and holds nothing retired.
+/// * Generations are closed only under `closing`, in the order they were published, and each
+///   closed generation holds one retired object and a link to the generation published after it.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_arcswap::ArcSwapReclaim;
+///
+/// // The strategy is usually named only through the `SyncMap` alias:
+/// let map: syncmap_core::SyncMap<u8, u8, ArcSwapReclaim> = syncmap_core::SyncMap::new();
+/// map.store(1, 2);
+/// assert_eq!(*map.load(&1).unwrap(), 2);
+/// ```
+pub struct ArcSwapReclaim {
+    current: ArcSwap<Generation>,
+    /// Serialises retirements, so that each closed generation is linked to its successor before
+    /// that successor can be closed in turn.
+    closing: Mutex<()>,
+}
+
+impl Default for ArcSwapReclaim {
+    fn default() -> Self {
+        ArcSwapReclaim {
+            current: ArcSwap::from_pointee(Generation::default()),
+            closing: Mutex::new(()),
+        }
+    }
+}
+
+impl fmt::Debug for ArcSwapReclaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArcSwapReclaim").finish_non_exhaustive()
+    }
+}
+
+/// The protection of one thread's reads: a share of the generation that was current when it
+/// was made. Obtained from [`Reclaim::pin`]; the map makes and drops these itself.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_arcswap::{ArcSwapReclaim, Guard};
+/// use syncmap_core::Reclaim;
+///
+/// let reclaim = ArcSwapReclaim::default();
+/// let guard: Guard = reclaim.pin();
+/// drop(guard);
+/// ```
+pub struct Guard {
+    /// Held, not read: a share of the generation, released on drop.
+    _generation: arc_swap::Guard<Arc<Generation>>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard").finish_non_exhaustive()
+    }
+}
+
+/// An epoch of the map's life, between two retirements.
+#[derive(Default)]
+struct Generation {
+    /// Set once, when this generation stops being current.
+    closed: OnceLock<Closed>,
+}
+
+/// What a generation holds once it is closed.
+struct Closed {
+    /// The object retired when this generation was closed; safe to free when it is dropped.
+    retired: Retired,
+    /// The generation published in its place, kept alive until this one is dropped.
+    next: Arc<Generation>,
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        let Some(closed) = self.closed.take() else {
+            return;
+        };
+        // SAFETY: a generation is dropped only when no guard holds it and every older
+        // generation has been dropped (each keeps its successor alive), so every guard pinned
+        // before this object was retired is gone (see `retire`).
+        unsafe { closed.retired.reclaim() }
+        // Release the chain of successors this generation was the last owner of, in a loop
+        // rather than by recursive drops.
+        let mut next = Some(closed.next);
+        while let Some(generation) = next {
+            next = Arc::into_inner(generation)
+                .and_then(|mut generation| generation.closed.take())
+                .map(|closed| {
+                    // SAFETY: as above: we held the last reference to that generation.
+                    unsafe { closed.retired.reclaim() }
+                    closed.next
+                });
+        }
+    }
+}
+
+// SAFETY:
+// 1. A reader's guard holds the generation G it loaded (SeqCst) in `pin`. `retire(ptr)` runs
+//    after the store that unlinked `ptr` and, under `closing`, attaches `ptr` to the generation
+//    C it swaps out (SeqCst). If G is C or older, `ptr` is freed only when C is dropped, which
+//    waits for G (older generations own their successors) and so for the guard. If G is newer
+//    than C, it was published by a later retirement, after this one, which happened after the
+//    unlinking store; G's load synchronised with that publication, so every load the reader
+//    makes afterwards sees the unlinking store (or a later one) and cannot observe `ptr`.
+// 2. Each `retire` closes exactly one generation with exactly one object, and a generation is
+//    dropped once; the strategy's drop releases the open generation, and with it the chain,
+//    once the last guard is gone (the map drops all its guards before itself).
+// 3. Values are `Arc<T>` (`Stored`); `make_ref` takes a new strong count while the guard keeps
+//    the map's own count alive, so the returned `Arc<T>` owns its share, and a map moved away
+//    from such handles needs `Arc<V>: Send`, which `Stored<V> = Arc<V>` reports.
+// 4. `pin` (an arc-swap load) and `retire` (lock, allocate, swap) do not unwind short of OOM,
+//    except that dropping the old generation may run reclaimers (user `Drop`s); it is dropped
+//    after the lock is released.
+unsafe impl Reclaim for ArcSwapReclaim {
+    type Guard<'a> = Guard;
+    type Ref<'a, T: 'a> = Arc<T>;
+    type Stored<T> = Arc<T>;
+
+    #[inline]
+    fn pin(&self) -> Guard {
+        Guard {
+            _generation: self.current.load(),
+        }
+    }
+
+    unsafe fn retire<T: Retire>(&self, _guard: &Guard, ptr: NonNull<T>) {
+        // SAFETY: forwarded from our caller, `retire`'s contract.
+        let retired = unsafe { Retired::new(ptr) };
+        let closed = {
+            let _closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+            let next = Arc::new(Generation::default());
+            let closed = self.current.swap(Arc::clone(&next));
+            let fresh = closed.closed.set(Closed { retired, next }).is_ok();
+            assert!(fresh, "the open generation was already closed");
+            closed
+        };
+        // Dropping it may free it (and older generations), running user `Drop`s: not under the
+        // lock, so that such a `Drop` may use the map.
+        drop(closed);
+    }
+
+    #[inline]
+    unsafe fn make_ref<'a, T: 'a>(guard: Guard, ptr: NonNull<T>) -> Arc<T> {
+        // SAFETY: `ptr` came from `alloc`, i.e. `Arc::into_raw`, and was read under `guard`, so
+        // the map's own strong count is not given up (by `dealloc`, in a reclaimer) before
+        // `guard` is dropped, below.
+        let value = unsafe {
+            Arc::increment_strong_count(ptr.as_ptr());
+            Arc::from_raw(ptr.as_ptr())
+        };
+        drop(guard);
+        value
+    }
+}
+
+/// Compile-time checks of what must *not* compile, each with a twin that does.
+///
+/// A map of `!Send` keys is neither `Send` nor `Sync`:
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<syncmap_arcswap::SyncMap<std::rc::Rc<u8>, u8>>();
+/// ```
+///
+/// Values are shared with loaded `Arc`s, which the map may leave behind on another thread: a
+/// map of `Send` but `!Sync` values is not `Send` (unlike the epoch backends, whose handles
+/// borrow the map):
+///
+/// ```compile_fail
+/// fn is_send<T: Send>() {}
+/// is_send::<syncmap_arcswap::SyncMap<u8, std::cell::Cell<u8>>>();
+/// ```
+///
+/// ```
+/// fn is_send<T: Send>() {}
+/// fn is_sync<T: Sync>() {}
+/// is_send::<syncmap_arcswap::SyncMap<u8, u8>>();
+/// is_send::<syncmap_arcswap::SyncMap<String, Vec<u8>>>();
+/// is_sync::<syncmap_arcswap::SyncMap<String, Vec<u8>>>();
+/// ```
+///
+/// A loaded value of a `!Sync` type cannot cross threads:
+///
+/// ```compile_fail
+/// let map: syncmap_arcswap::SyncMap<u8, std::cell::Cell<u8>> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, std::cell::Cell::new(1));
+/// let value = map.load(&1).unwrap();
+/// std::thread::spawn(move || value.get());
+/// ```
+///
+/// ```
+/// let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, 1);
+/// let value = map.load(&1).unwrap();
+/// std::thread::spawn(move || *value).join().unwrap();
+/// ```
+///
+/// A pinned reference cannot outlive its map (loaded `Arc`s can):
+///
+/// ```compile_fail
+/// let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, 1);
+/// let value = {
+///     let pinned = map.pin();
+///     pinned.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let value = {
+///     let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, 1);
+///     map.load(&1).unwrap()
+/// };
+/// assert_eq!(*value, 1);
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailTests;

@@ -13,15 +13,15 @@
 //! 2. Implement [`Reclaim`] for it, meeting the `# Safety` contract below.
 //! 3. Export `pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, MyReclaim, S>;`.
 //!
+//! A guard-based strategy uses [`Guarded`] as its [`Ref`](Reclaim::Ref); a reference-counted one
+//! overrides [`alloc`](Reclaim::alloc) and hands out owned handles (`syncmap-arcswap`).
+//!
 //! [`DeferToDrop`] is the smallest sound strategy: it frees nothing until the map is dropped. It
 //! is the reference the conformance suite and the loom models run against.
 
-use core::{fmt, ops::Deref, ptr::NonNull};
+use core::{fmt, marker::PhantomData, ops::Deref, ptr::NonNull};
 
-use crate::primitive::sync::{
-    Mutex,
-    atomic::{AtomicPtr, Ordering},
-};
+use crate::primitive::sync::Mutex;
 
 /// A memory-reclamation strategy for [`SyncMap`](crate::SyncMap).
 ///
@@ -32,26 +32,37 @@ use crate::primitive::sync::{
 /// ([`alloc`](Self::alloc)), so that a backend can store them as `Box<V>` or as `Arc<V>`, and hand
 /// them out as the cheapest handle it has ([`Ref`](Self::Ref)).
 ///
+/// Protection is a property of the guard alone: the map reads shared pointers with ordinary
+/// atomic loads (an acquire load of the read table, acquire loads and CAS loops on value slots),
+/// so a strategy cannot ask for its own load operation. Epoch schemes meet this with a
+/// sequentially consistent fence in `pin` (crossbeam-epoch does so itself; see
+/// `syncmap_epoch::seize` for seize); a scheme that needs every protected load to go through its
+/// own API (hazard pointers) does not fit this trait.
+///
 /// # Safety
 ///
 /// An implementation must guarantee, for every `guard` returned by `pin` and every `ptr` passed
-/// to `retire` while `guard` was alive:
+/// to `retire`:
 ///
-/// 1. **Protection.** `reclaim` is not called on `ptr` until `guard` (and every guard created
-///    before the `retire` call, on any thread) has been dropped. A pointer read by
-///    [`protect`](Self::protect) under `guard` stays dereferenceable while `guard` lives, if it was
-///    reachable when it was read.
+/// 1. **Protection.** `reclaim` runs on `ptr` only after every guard that may have observed
+///    `ptr` has been dropped. A guard may have observed `ptr` unless the store that unlinked it
+///    (which the map performs before calling `retire`) is visible to every load its thread makes
+///    after `pin` returned. This must hold for loads of *any* ordering, including acquire loads
+///    and the failure loads of CAS loops, and for pointers read from memory reached through them
+///    or under the map's lock: the map reads with plain atomics, not through the strategy.
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
 ///    once, and bounds `K` and `V` by `Send + 'static` for it.
-/// 3. **Allocation.** [`alloc`](Self::alloc), [`dealloc`](Self::dealloc) and
-///    [`make_ref`](Self::make_ref) agree on one representation: `dealloc` and `make_ref` accept
-///    exactly the pointers `alloc` returned, `dealloc` drops the value once, and a
-///    [`Ref`](Self::Ref) derefs to the value `ptr` points at for as long as it lives, even after
-///    the pointer is retired and the guard it was made from would have expired.
-/// 4. **No unwinding** from `pin`, `protect` or `retire`: the map calls them between steps
-///    that must not be separated.
+/// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored) (and
+///    `alloc`/`dealloc`, if overridden, too): a [`Ref`](Self::Ref) derefs to the value `ptr`
+///    points at for as long as it lives, even after the pointer is retired and the guard it was
+///    made from would have expired. A `Ref` that can outlive the borrow of its map shares the
+///    value through `Stored<T>` itself (both are `Arc<T>`, say): the map is `Send` when
+///    `Stored<V>` is, even while such handles live on the thread it leaves.
+/// 4. **No unwinding** from `pin` or `retire`, except by propagating a panic from a
+///    [`Retire::reclaim`] they run (the `Drop` of a user's key or value). The map calls them only
+///    where such a panic leaks at worst, never frees twice.
 pub unsafe trait Reclaim: Default + Send + Sync {
     /// Protection of the current thread: shared pointers read while it lives stay valid.
     type Guard<'a>
@@ -59,23 +70,13 @@ pub unsafe trait Reclaim: Default + Send + Sync {
         Self: 'a;
 
     /// The handle that [`SyncMap::load`](crate::SyncMap::load) returns: derefs to the value and
-    /// keeps it alive (by owning a guard, or by owning a reference count).
+    /// keeps it alive (by owning a guard, as [`Guarded`] does, or by owning a reference count).
     type Ref<'a, T: 'a>: Deref<Target = T>
     where
         Self: 'a;
 
-    /// Enters a protected region on the current thread.
+    /// Enters a protected region on the current thread (see the contract's *Protection*).
     fn pin(&self) -> Self::Guard<'_>;
-
-    /// Reads a shared pointer under `guard`.
-    ///
-    /// The default is a plain load: enough for epoch-based schemes, where pinning is the whole
-    /// protection. Hazard-pointer-like schemes override it.
-    #[inline]
-    fn protect<T>(&self, guard: &Self::Guard<'_>, ptr: &AtomicPtr<T>, order: Ordering) -> *mut T {
-        let _ = guard;
-        ptr.load(order)
-    }
 
     /// Schedules `T::reclaim(ptr)` for when no guard that may have read `ptr` is alive.
     ///
@@ -85,13 +86,24 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// twice, and must be valid to reclaim on any thread (`T: Send`) at any later time.
     unsafe fn retire<T: Retire>(&self, guard: &Self::Guard<'_>, ptr: NonNull<T>);
 
-    /// Moves `value` to the heap in the representation this strategy hands out.
+    /// The smart pointer the map keeps each value in: `Box<T>` for guard-based strategies, whose
+    /// handles borrow the value, or `Arc<T>` for a strategy whose handles own a share of it.
+    ///
+    /// Besides choosing [`alloc`](Self::alloc) and [`dealloc`](Self::dealloc), it decides when the
+    /// map is `Send`: the map requires `Stored<V>: Send`. A map whose loaded handles share values
+    /// can move to another thread while a handle stays behind, so `V` must then be `Sync` as well,
+    /// which `Arc<V>: Send` says.
+    type Stored<T>: StoredPtr<T>;
+
+    /// Moves `value` to the heap as a [`Stored`](Self::Stored) pointer. Not meant to be
+    /// overridden.
     #[inline]
     fn alloc<T>(value: T) -> NonNull<T> {
-        NonNull::from(Box::leak(Box::new(value)))
+        Self::Stored::<T>::new(value).into_raw()
     }
 
-    /// Drops a value allocated by [`alloc`](Self::alloc).
+    /// Drops the map's ownership of a value allocated by [`alloc`](Self::alloc). Not meant to be
+    /// overridden.
     ///
     /// # Safety
     ///
@@ -99,8 +111,8 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// [`Ref`](Self::Ref)s made from it, which must keep the value alive on their own).
     #[inline]
     unsafe fn dealloc<T>(ptr: NonNull<T>) {
-        // SAFETY: the caller passes a pointer from `alloc`, which is `Box::leak`, exactly once.
-        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+        // SAFETY: the caller passes a pointer from `alloc`, which is `Stored::into_raw`, once.
+        drop(unsafe { Self::Stored::<T>::from_raw(ptr) });
     }
 
     /// Turns a protected value pointer into the handle `load` returns, consuming `guard`.
@@ -129,6 +141,227 @@ pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
+/// A smart pointer that [`Reclaim::Stored`] may name: `Box<T>` or `Arc<T>` (sealed).
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::reclaim::StoredPtr;
+///
+/// let ptr = <Box<u32> as StoredPtr<u32>>::new(5).into_raw();
+/// // SAFETY: `ptr` came from `into_raw` of the same pointer type, and is used once.
+/// let boxed = unsafe { <Box<u32> as StoredPtr<u32>>::from_raw(ptr) };
+/// assert_eq!(*boxed, 5);
+/// ```
+pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
+    /// Moves `value` into a new pointer.
+    fn new(value: T) -> Self;
+
+    /// Gives up the pointer's ownership as a raw pointer to the value.
+    fn into_raw(self) -> NonNull<T>;
+
+    /// Takes back the ownership `into_raw` gave up.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `into_raw` of the same type, and each such pointer is taken back once.
+    unsafe fn from_raw(ptr: NonNull<T>) -> Self;
+}
+
+impl<T> sealed::Sealed for Box<T> {}
+
+impl<T> StoredPtr<T> for Box<T> {
+    #[inline]
+    fn new(value: T) -> Self {
+        Box::new(value)
+    }
+
+    #[inline]
+    fn into_raw(self) -> NonNull<T> {
+        NonNull::from(Box::leak(self))
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: NonNull<T>) -> Self {
+        // SAFETY: the caller's contract: `ptr` is a leaked box, taken back once.
+        unsafe { Box::from_raw(ptr.as_ptr()) }
+    }
+}
+
+impl<T> sealed::Sealed for std::sync::Arc<T> {}
+
+impl<T> StoredPtr<T> for std::sync::Arc<T> {
+    #[inline]
+    fn new(value: T) -> Self {
+        std::sync::Arc::new(value)
+    }
+
+    #[inline]
+    fn into_raw(self) -> NonNull<T> {
+        NonNull::new(std::sync::Arc::into_raw(self).cast_mut()).expect("Arc pointers are non-null")
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: NonNull<T>) -> Self {
+        // SAFETY: the caller's contract: `ptr` came from `Arc::into_raw` and its count is taken
+        // back once.
+        unsafe { std::sync::Arc::from_raw(ptr.as_ptr()) }
+    }
+}
+
+/// A retired pointer with its type erased, for strategies that keep their own lists of garbage
+/// ([`DeferToDrop`], `syncmap-arcswap`). Dropping it without [`reclaim`](Self::reclaim) leaks.
+///
+/// # Examples
+///
+/// Only a [`Reclaim::retire`] implementation has pointers to wrap:
+///
+/// ```
+/// use core::ptr::NonNull;
+/// use syncmap_core::{Retire, reclaim::Retired};
+///
+/// struct Bag(Vec<Retired>);
+///
+/// impl Bag {
+///     /// # Safety
+///     /// As for `Reclaim::retire`.
+///     unsafe fn retire<T: Retire>(&mut self, ptr: NonNull<T>) {
+///         // SAFETY: forwarded from our caller, `Reclaim::retire`.
+///         self.0.push(unsafe { Retired::new(ptr) });
+///     }
+/// }
+/// # let _ = Bag(Vec::new());
+/// ```
+pub struct Retired {
+    ptr: NonNull<()>,
+    reclaim: unsafe fn(NonNull<()>),
+}
+
+// SAFETY: `Retired::new`'s contract makes the pointee reclaimable on any thread
+// (`Reclaim::retire` requires it), and `Retired` offers no access to it other than `reclaim`.
+unsafe impl Send for Retired {}
+
+// SAFETY: no method takes `&Retired`, so shared references give no access to the pointee.
+unsafe impl Sync for Retired {}
+
+impl Retired {
+    /// Wraps a pointer given to [`Reclaim::retire`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a pointer the map passed to `retire`, so `retire`'s contract holds for it.
+    #[inline]
+    pub unsafe fn new<T: Retire>(ptr: NonNull<T>) -> Self {
+        Retired {
+            ptr: ptr.cast(),
+            reclaim: reclaim_erased::<T>,
+        }
+    }
+
+    /// Calls [`Retire::reclaim`] on the pointer.
+    ///
+    /// # Safety
+    ///
+    /// No guard that may have observed the pointer is alive ([`Reclaim`]'s *Protection*).
+    #[inline]
+    pub unsafe fn reclaim(self) {
+        // SAFETY: `ptr` was retired as a `T` with `reclaim_erased::<T>` (`new`), it is reclaimed
+        // once (`self` is consumed), and the caller says no guard can still read it.
+        unsafe { (self.reclaim)(self.ptr) }
+    }
+}
+
+impl fmt::Debug for Retired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retired").field("ptr", &self.ptr).finish()
+    }
+}
+
+/// A [`Reclaim::Ref`] for guard-based strategies: a value pointer together with the guard it
+/// was read under, which keeps the value alive.
+///
+/// Epoch strategies use it as `type Ref<'a, T: 'a> = Guarded<'a, Self::Guard<'a>, T>`. It holds
+/// a guard, so it delays reclamation (of every map sharing the collector) while it lives; it is
+/// `Send` or `Sync` only if the guard and `T` are (epoch guards are neither).
+///
+/// # Invariant
+///
+/// `value` points at a `T` that stays valid while `guard` lives and for at most `'a`.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::reclaim::Guarded;
+///
+/// // A guard-based backend hands `Guarded` out from `load`; this one is built by hand.
+/// let value = 7_u32;
+/// // SAFETY: `value` is a live local that outlives the handle, so even the unit guard suffices.
+/// let handle: Guarded<'_, (), u32> = unsafe { Guarded::new((), (&value).into()) };
+/// assert_eq!(*handle, 7);
+/// ```
+pub struct Guarded<'a, G, T> {
+    value: NonNull<T>,
+    guard: G,
+    _borrow: PhantomData<&'a T>,
+}
+
+impl<'a, G, T> Guarded<'a, G, T> {
+    /// Pairs `value` with the guard that protects it.
+    ///
+    /// # Safety
+    ///
+    /// `value` points at a `T` that stays valid while `guard` lives and for `'a` (as is the case
+    /// for a pointer read under `guard` from a map borrowed for `'a`, by [`Reclaim`]'s
+    /// *Protection*), and nothing mutates it meanwhile.
+    #[inline]
+    pub unsafe fn new(guard: G, value: NonNull<T>) -> Self {
+        Guarded {
+            value,
+            guard,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The guard this handle holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::reclaim::Guarded;
+    ///
+    /// let value = 1_u8;
+    /// // SAFETY: `value` outlives the handle.
+    /// let handle = unsafe { Guarded::<(), u8>::new((), (&value).into()) };
+    /// let () = *handle.guard();
+    /// ```
+    #[inline]
+    pub fn guard(&self) -> &G {
+        &self.guard
+    }
+}
+
+impl<G, T> Deref for Guarded<'_, G, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the type's invariant: `value` is valid while `self.guard` lives, and we own it.
+        unsafe { self.value.as_ref() }
+    }
+}
+
+impl<G, T: fmt::Debug> fmt::Debug for Guarded<'_, G, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<G, T: fmt::Display> fmt::Display for Guarded<'_, G, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
 /// A strategy that frees nothing while the map is alive: every retired object is kept until the
 /// map is dropped.
 ///
@@ -148,7 +381,7 @@ pub(crate) mod sealed {
 /// ```
 #[derive(Default)]
 pub struct DeferToDrop {
-    retired: Mutex<Vec<Deferred>>,
+    retired: Mutex<Vec<Retired>>,
 }
 
 impl fmt::Debug for DeferToDrop {
@@ -158,15 +391,6 @@ impl fmt::Debug for DeferToDrop {
             .finish()
     }
 }
-
-/// A type-erased retired pointer and the function that frees it.
-struct Deferred {
-    ptr: NonNull<()>,
-    reclaim: unsafe fn(NonNull<()>),
-}
-
-// SAFETY: `Reclaim::retire`'s contract makes every retired object `Send`.
-unsafe impl Send for Deferred {}
 
 /// Frees one retired `T` behind an erased pointer.
 ///
@@ -180,20 +404,20 @@ unsafe fn reclaim_erased<T: Retire>(ptr: NonNull<()>) {
 
 // SAFETY: (1) nothing is reclaimed before the strategy is dropped, which happens after the map is
 // dropped, so after every guard (they borrow the map). (2) `Drop` reclaims each retired pointer
-// once. (3) the default `alloc`/`dealloc` pair; `Ref` is a plain reference, valid while the map is
-// borrowed, which is at least as long as nothing is freed. (4) nothing here unwinds except on OOM.
+// once. (3) `Box` storage; `Ref` is a plain reference that borrows the map, and nothing is freed
+// while the map lives. (4) nothing here unwinds except on OOM.
 unsafe impl Reclaim for DeferToDrop {
     type Guard<'a> = ();
     type Ref<'a, T: 'a> = &'a T;
+    type Stored<T> = Box<T>;
 
     #[inline]
     fn pin(&self) -> Self::Guard<'_> {}
 
     unsafe fn retire<T: Retire>(&self, _guard: &(), ptr: NonNull<T>) {
-        self.retired.lock().push(Deferred {
-            ptr: ptr.cast(),
-            reclaim: reclaim_erased::<T>,
-        });
+        // SAFETY: forwarded from our caller.
+        let retired = unsafe { Retired::new(ptr) };
+        self.retired.lock().push(retired);
     }
 
     #[inline]
@@ -206,9 +430,9 @@ unsafe impl Reclaim for DeferToDrop {
 
 impl Drop for DeferToDrop {
     fn drop(&mut self) {
-        for deferred in core::mem::take(self.retired.get_mut()) {
-            // SAFETY: the map is gone, so no guard is alive; each pointer was retired once.
-            unsafe { (deferred.reclaim)(deferred.ptr) }
+        for retired in core::mem::take(self.retired.get_mut()) {
+            // SAFETY: the map is gone, so no guard is alive.
+            unsafe { retired.reclaim() }
         }
     }
 }

@@ -72,7 +72,13 @@ pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
 
 // SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
 // strategy and hasher; retired ones may also be dropped on another thread, hence `Send` only.
-unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for SyncMap<K, V, R, S> {}
+// Values are owned as `R::Stored<V>`: when loaded handles share them (`Arc<V>`), the handles left
+// on this thread and the map on the other both reach them, which `Stored<V>: Send` accounts for
+// (`Reclaim`'s contract, item 3).
+unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for SyncMap<K, V, R, S> where
+    R::Stored<V>: Send
+{
+}
 
 // SAFETY: a shared map moves keys and values in from any thread (`Send`), lends `&K` and `&V` to
 // several threads at once (`Sync`), and shares its hasher (`Sync`). The strategy is `Sync` by
@@ -338,9 +344,11 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// The current read table.
     #[inline]
     fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
-        let ptr = self.reclaim.protect(guard, &self.read, Acquire);
+        let _ = guard;
+        let ptr = self.read.load(Acquire);
         // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
-        // every guard that could have loaded it, including `guard`.
+        // every guard that could have loaded it, including `guard` (`Reclaim`'s *Protection*
+        // covers plain loads made while a guard lives).
         unsafe { &*ptr }
     }
 
@@ -450,7 +458,7 @@ where
         };
         // SAFETY: found in a table under `guard`.
         let entry = unsafe { entry.get() };
-        Entry::<K, V, R>::present(self.reclaim.protect(guard, entry.slot(), Acquire))
+        Entry::<K, V, R>::present(entry.slot().load(Acquire))
     }
 
     /// The locked half of Go's `Load`, `LoadAndDelete` and `CompareAndDelete`: re-checks read
@@ -940,7 +948,7 @@ where
             // SAFETY: linked from a read table loaded under `guard`.
             let entry = unsafe { entry.get() };
             let Some(value) =
-                Entry::<K, V, R>::present(self.reclaim.protect(&guard, entry.slot(), Acquire))
+                Entry::<K, V, R>::present(entry.slot().load(Acquire))
             else {
                 continue;
             };

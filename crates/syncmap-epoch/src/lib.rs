@@ -27,15 +27,23 @@
 //! Values may hold any `Send + 'static` data; the `'static` bound exists because crossbeam's
 //! global collector may drop a replaced value after the map itself is gone.
 //!
+//! # seize
+//!
+//! [`seize::SyncMap`] is the same map over [seize](https://docs.rs/seize) with a collector per
+//! map: a map's garbage waits only for that map's readers, and is all freed when the map is
+//! dropped. Its loads behave as this module's do.
+//!
 //! [crossbeam-epoch]: https://docs.rs/crossbeam-epoch
 #![doc(test(attr(deny(warnings))))]
 
-use core::{fmt, marker::PhantomData, ops::Deref, ptr::NonNull};
+pub mod seize;
+
+use core::ptr::NonNull;
 use std::hash::RandomState;
 
 use crossbeam_epoch::Guard;
 pub use syncmap_core::{ConcurrentMap, Stats};
-use syncmap_core::{Reclaim, Retire};
+use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
 
 /// The crossbeam-epoch reclamation strategy: a marker for crossbeam's global collector.
 ///
@@ -94,34 +102,7 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 /// map.store("k", "new".to_string());
 /// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
 /// ```
-pub struct Ref<'a, T> {
-    value: NonNull<T>,
-    _guard: Guard,
-    _borrow: PhantomData<&'a T>,
-}
-
-impl<T> Deref for Ref<'_, T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        // SAFETY: `value` was read under `_guard` (contract of `make_ref`), which we hold, so the
-        // epoch it was retired in (if any) cannot end before we are dropped.
-        unsafe { self.value.as_ref() }
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: fmt::Display> fmt::Display for Ref<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+pub type Ref<'a, T> = Guarded<'a, Guard, T>;
 
 // SAFETY:
 // 1. crossbeam-epoch never runs a deferred function while a guard pinned before the `defer` is
@@ -135,6 +116,7 @@ impl<T: fmt::Display> fmt::Display for Ref<'_, T> {
 unsafe impl Reclaim for EpochReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Ref<'a, T>;
+    type Stored<T> = Box<T>;
 
     #[inline]
     fn pin(&self) -> Guard {
@@ -150,11 +132,9 @@ unsafe impl Reclaim for EpochReclaim {
 
     #[inline]
     unsafe fn make_ref<'a, T: 'a>(guard: Guard, value: NonNull<T>) -> Ref<'a, T> {
-        Ref {
-            value,
-            _guard: guard,
-            _borrow: PhantomData,
-        }
+        // SAFETY: `value` was read under `guard` (caller's contract), so the epoch it may be
+        // retired in cannot end while `guard` lives; the map is borrowed for `'a`.
+        unsafe { Guarded::new(guard, value) }
     }
 }
 

@@ -1,0 +1,260 @@
+//! Go's `sync.Map` with [seize] memory reclamation: a second epoch-family strategy, with a
+//! collector per map.
+//!
+//! [`SeizeReclaim`] owns a [`seize::Collector`], so each map reclaims its own garbage: memory
+//! retired by one map is never held up by readers of another, and everything a map retired is
+//! freed when the map is dropped (crossbeam's global collector may free it later, on any thread).
+//! Loads behave as in the crossbeam backend: [`SyncMap::load`] returns a [`Ref`] that holds a
+//! guard and stays on its thread, and [`SyncMap::pin`] gives plain `&V` for a batch of reads.
+//!
+//! # Guards never cross maps
+//!
+//! A seize guard must only protect loads from the collector that made it (papaya checks this in
+//! `verify`). Here no API accepts a guard: the map makes every guard itself, from its own
+//! collector, inside the call that uses it, and the only guards that leave a call are inside a
+//! [`Ref`] or a [`Pinned`], which borrow that same map and expose no operation taking the guard
+//! back. So a guard of one map cannot reach another. `retire` also asserts it in debug builds.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::thread;
+//! use syncmap_epoch::seize::SyncMap;
+//!
+//! let sessions: SyncMap<u64, String> = SyncMap::new();
+//! sessions.store(7, "alice".to_string());
+//! thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| assert_eq!(sessions.load(&7).as_deref().map(String::as_str), Some("alice")));
+//!     }
+//! });
+//! ```
+//!
+//! [seize]: https://docs.rs/seize
+
+use core::{
+    ptr::NonNull,
+    sync::atomic::{Ordering, fence},
+};
+use std::hash::RandomState;
+
+use ::seize::{Collector, Guard as _, LocalGuard};
+use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
+
+/// The seize reclamation strategy: one [`seize::Collector`] per map.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::seize::SeizeReclaim;
+///
+/// // The strategy is usually named only through the `seize::SyncMap` alias:
+/// let map: syncmap_core::SyncMap<u8, u8, SeizeReclaim> = syncmap_core::SyncMap::new();
+/// map.store(1, 2);
+/// assert_eq!(*map.load(&1).unwrap(), 2);
+/// ```
+#[derive(Debug, Default)]
+pub struct SeizeReclaim {
+    collector: Collector,
+}
+
+/// Go's `sync.Map` with seize reclamation (a collector per map).
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::seize::SyncMap;
+///
+/// let map: SyncMap<&str, u32> = SyncMap::new();
+/// map.store("a", 1);
+/// assert_eq!(*map.load("a").unwrap(), 1);
+/// ```
+pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, SeizeReclaim, S>;
+
+/// A pinned view of a seize [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::seize::SyncMap;
+///
+/// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+/// let pinned = map.pin();
+/// assert_eq!(pinned.load(&3), Some(&3));
+/// ```
+pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, SeizeReclaim, S>;
+
+/// A loaded value: derefs to `V` and keeps it alive by holding a seize guard of its map.
+///
+/// Holding it delays the reclamation of memory the same map retires, so drop it soon. It is
+/// neither `Send` nor `Sync` (the guard belongs to its thread).
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_epoch::seize::SyncMap;
+///
+/// let map: SyncMap<&str, String> = SyncMap::new();
+/// map.store("k", "old".to_string());
+/// let old = map.load("k").unwrap();
+/// map.store("k", "new".to_string());
+/// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
+/// ```
+pub type Ref<'a, T> = Guarded<'a, LocalGuard<'a>, T>;
+
+/// Runs [`Retire::reclaim`] for seize.
+///
+/// # Safety
+///
+/// `ptr` was retired through [`SeizeReclaim::retire`] and seize found it safe to reclaim.
+unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
+    // SAFETY: seize passes back the non-null pointer we retired, once, after every guard that
+    // could have observed it is gone (the caller's contract).
+    unsafe { T::reclaim(NonNull::new_unchecked(ptr)) }
+}
+
+// SAFETY:
+// 1. `pin` enters the collector (marking the thread active) and then issues a `SeqCst` fence,
+//    as crossbeam-epoch's `pin` does. seize's `retire` issues a heavy barrier (a `SeqCst` fence,
+//    or a process-wide membarrier) before it looks for active threads. Either the retiring
+//    thread's barrier comes first, and then every load after our fence sees the unlinking store,
+//    whatever its ordering; or ours comes first, and then the retiring thread sees us active, so
+//    seize keeps the object until this guard (the thread's last) leaves. seize's own `protect`
+//    needs no fence because it makes every protected load `SeqCst`; the map's loads are plain
+//    acquire loads and CAS loops, hence the fence.
+// 2. Each `retire` hands seize exactly one pointer with `reclaim::<T>`, which seize calls once;
+//    dropping the collector (with the strategy, after the map) reclaims whatever is left.
+// 3. `Box` storage; a `Ref` holds the guard its value was read under and borrows the map.
+// 4. `enter` and `defer_retire` do not unwind; a flush inside `defer_retire` may run reclaimers,
+//    whose only panics are from user `Drop`s.
+unsafe impl Reclaim for SeizeReclaim {
+    type Guard<'a> = LocalGuard<'a>;
+    type Ref<'a, T: 'a> = Ref<'a, T>;
+    type Stored<T> = Box<T>;
+
+    #[inline]
+    fn pin(&self) -> LocalGuard<'_> {
+        let guard = self.collector.enter();
+        fence(Ordering::SeqCst);
+        guard
+    }
+
+    #[inline]
+    unsafe fn retire<T: Retire>(&self, guard: &LocalGuard<'_>, ptr: NonNull<T>) {
+        debug_assert!(
+            *guard.collector() == self.collector,
+            "a guard of another map's collector"
+        );
+        // SAFETY: `ptr` is unreachable for threads entering from now on, is retired once, and
+        // `reclaim::<T>` is valid for it at any later time on any thread (caller's contract).
+        unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
+    }
+
+    #[inline]
+    unsafe fn make_ref<'a, T: 'a>(guard: LocalGuard<'a>, ptr: NonNull<T>) -> Ref<'a, T> {
+        // SAFETY: `ptr` was read under `guard` (caller's contract), so by item 1 above it stays
+        // valid while `guard` lives; `guard` borrows the map's collector for `'a`.
+        unsafe { Guarded::new(guard, ptr) }
+    }
+}
+
+/// Compile-time checks of what must *not* compile, each with a twin that does.
+///
+/// A map of `Send` but `!Sync` values can move between threads but not be shared:
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<syncmap_epoch::seize::SyncMap<u8, std::cell::Cell<u8>>>();
+/// ```
+///
+/// ```
+/// fn is_send<T: Send>() {}
+/// fn is_sync<T: Sync>() {}
+/// is_send::<syncmap_epoch::seize::SyncMap<u8, std::cell::Cell<u8>>>();
+/// is_sync::<syncmap_epoch::seize::SyncMap<String, Vec<u8>>>();
+/// ```
+///
+/// A [`Ref`] holds a seize guard and cannot cross threads, nor outlive its map:
+///
+/// ```compile_fail
+/// let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
+/// map.store(1, 1);
+/// let value = map.load(&1).unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || *value);
+/// });
+/// ```
+///
+/// ```compile_fail
+/// let value = {
+///     let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
+///     map.store(1, 1);
+///     map.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
+/// map.store(1, 1);
+/// let value = *map.load(&1).unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || value);
+/// });
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailTests;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering::SeqCst},
+    };
+
+    use super::SyncMap;
+
+    /// A value that counts its drops.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn frees_replaced_values_while_the_map_lives_and_the_rest_at_drop() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u8, Counted> = SyncMap::new();
+        let overwrites = 10_000;
+        for _ in 0..=overwrites {
+            map.store(0, Counted(drops.clone()));
+        }
+        let freed = drops.load(SeqCst);
+        assert!(freed > 0, "nothing freed after {overwrites} overwrites");
+        assert!(freed <= overwrites, "the current value was freed");
+        drop(map);
+        assert_eq!(
+            drops.load(SeqCst),
+            overwrites + 1,
+            "the collector frees the rest"
+        );
+    }
+
+    #[test]
+    fn each_map_has_its_own_collector() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a: SyncMap<u8, Counted> = SyncMap::new();
+        let b: SyncMap<u8, Counted> = SyncMap::new();
+        // A reader pinned on `b` does not hold back `a`'s garbage.
+        let pinned = b.pin();
+        for _ in 0..1_000 {
+            a.store(0, Counted(drops.clone()));
+        }
+        assert!(
+            drops.load(SeqCst) > 0,
+            "another map's pin held back reclamation"
+        );
+        drop(pinned);
+    }
+}
