@@ -29,9 +29,17 @@ fn a_pinned_reader_holds_back_frees_until_it_unpins() {
     for _ in 0..overwrites {
         map.store(0, Counted(drops.clone()));
     }
-    assert_eq!(drops.load(SeqCst), 0, "freed while an older reader was pinned");
+    assert_eq!(
+        drops.load(SeqCst),
+        0,
+        "freed while an older reader was pinned"
+    );
     drop(pinned);
-    assert_eq!(drops.load(SeqCst), overwrites, "every replaced value is freed once unpinned");
+    assert_eq!(
+        drops.load(SeqCst),
+        overwrites,
+        "every replaced value is freed once unpinned"
+    );
     drop(map);
     assert_eq!(drops.load(SeqCst), overwrites + 1);
 }
