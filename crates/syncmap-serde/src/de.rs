@@ -39,8 +39,11 @@ fn custom<E: de::Error>(msg: fmt::Arguments<'_>) -> E {
     E::custom(msg)
 }
 
+/// A visitor's marker: it builds a `T` from `(K, V)` entries (and owns none of them).
+type Produces<T, K, V> = PhantomData<fn() -> (T, K, V)>;
+
 /// Decodes a serde map (`{key: value, ...}`) into a fresh `T`.
-pub(crate) struct MapVisitor<T, K, V>(PhantomData<fn() -> (T, K, V)>);
+pub(crate) struct MapVisitor<T, K, V>(Produces<T, K, V>);
 
 impl<T, K, V> MapVisitor<T, K, V> {
     pub(crate) fn new() -> Self {
@@ -74,7 +77,7 @@ where
 }
 
 /// Decodes a serde sequence of `(key, value)` pairs into a fresh `T`.
-pub(crate) struct SeqVisitor<T, K, V>(PhantomData<fn() -> (T, K, V)>);
+pub(crate) struct SeqVisitor<T, K, V>(Produces<T, K, V>);
 
 impl<T, K, V> SeqVisitor<T, K, V> {
     pub(crate) fn new() -> Self {

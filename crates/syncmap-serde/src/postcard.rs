@@ -71,7 +71,10 @@ impl fmt::Display for Error {
             Error::Postcard(error) => write!(f, "{error}"),
             Error::Message(message) => f.write_str(message),
             Error::TrailingBytes { count } => {
-                write!(f, "trailing data: {count} byte(s) after the end of the value")
+                write!(
+                    f,
+                    "trailing data: {count} byte(s) after the end of the value"
+                )
             }
         }
     }

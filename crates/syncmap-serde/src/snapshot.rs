@@ -263,7 +263,10 @@ impl<K: Serialize, V: Serialize> Serialize for Snapshot<K, V> {
 }
 
 /// Writes `entries` as a serde map whose announced length is the number of entries written.
-pub(crate) fn serialize_entries<K, V, S>(entries: &[(K, V)], serializer: S) -> Result<S::Ok, S::Error>
+pub(crate) fn serialize_entries<K, V, S>(
+    entries: &[(K, V)],
+    serializer: S,
+) -> Result<S::Ok, S::Error>
 where
     K: Serialize,
     V: Serialize,

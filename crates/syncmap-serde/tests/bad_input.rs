@@ -92,9 +92,18 @@ fn wrong_types_json<M: ConcurrentMap<String, u32> + Default>() {
     let cases = [
         (r#"{"a":"x"}"#, r#"invalid type: string "x", expected u32"#),
         (r#"{"a":-1}"#, "invalid value: integer `-1`, expected u32"),
-        (r#"[["a",1]]"#, "invalid type: sequence, expected a map with unique keys"),
-        ("7", "invalid type: integer `7`, expected a map with unique keys"),
-        ("null", "invalid type: null, expected a map with unique keys"),
+        (
+            r#"[["a",1]]"#,
+            "invalid type: sequence, expected a map with unique keys",
+        ),
+        (
+            "7",
+            "invalid type: integer `7`, expected a map with unique keys",
+        ),
+        (
+            "null",
+            "invalid type: null, expected a map with unique keys",
+        ),
     ];
     for (input, expected) in cases {
         let err = serde_json::from_str::<Snapshot<String, u32>>(input).unwrap_err();
@@ -125,15 +134,24 @@ fn wrong_types_json<M: ConcurrentMap<String, u32> + Default>() {
 fn wrong_types_postcard<M: ConcurrentMap<String, u32> + Default>() {
     // The key should be a string; 0xff is not UTF-8.
     let err = postcard::from_bytes::<Snapshot<String, u32>>(&[1, 1, 0xff, 1]).unwrap_err();
-    assert_eq!(err, postcard::Error::Postcard(::postcard::Error::DeserializeBadUtf8));
+    assert_eq!(
+        err,
+        postcard::Error::Postcard(::postcard::Error::DeserializeBadUtf8)
+    );
     // The value should be a bool; 2 is not one.
     let err = postcard::from_bytes::<Snapshot<u8, bool>>(&[1, 1, 2]).unwrap_err();
-    assert_eq!(err, postcard::Error::Postcard(::postcard::Error::DeserializeBadBool));
+    assert_eq!(
+        err,
+        postcard::Error::Postcard(::postcard::Error::DeserializeBadBool)
+    );
     // A u32 varint longer than five bytes.
     let err = postcard::from_bytes::<Holder<M>>(&[1, 1, b'a', 0xff, 0xff, 0xff, 0xff, 0xff, 1])
         .err()
         .unwrap();
-    assert_eq!(err, postcard::Error::Postcard(::postcard::Error::DeserializeBadVarint));
+    assert_eq!(
+        err,
+        postcard::Error::Postcard(::postcard::Error::DeserializeBadVarint)
+    );
 }
 
 fn truncated<M: ConcurrentMap<String, u32> + Default>() {
@@ -146,13 +164,20 @@ fn truncated<M: ConcurrentMap<String, u32> + Default>() {
     // Every proper prefix of a valid document is an error that says the input ended.
     let json = serde_json::to_string(&holder).unwrap();
     for end in 0..json.len() {
-        let err = serde_json::from_str::<Holder<M>>(&json[..end]).err().unwrap();
+        let err = serde_json::from_str::<Holder<M>>(&json[..end])
+            .err()
+            .unwrap();
         assert!(err.is_eof(), "{end}: {err}");
-        assert!(err.to_string().starts_with("EOF while parsing"), "{end}: {err}");
+        assert!(
+            err.to_string().starts_with("EOF while parsing"),
+            "{end}: {err}"
+        );
     }
     let bytes = postcard::to_vec(&holder).unwrap();
     for end in 0..bytes.len() {
-        let err = postcard::from_bytes::<Holder<M>>(&bytes[..end]).err().unwrap();
+        let err = postcard::from_bytes::<Holder<M>>(&bytes[..end])
+            .err()
+            .unwrap();
         assert_eq!(
             err.to_string(),
             "Hit the end of buffer, expected more data",
@@ -160,9 +185,14 @@ fn truncated<M: ConcurrentMap<String, u32> + Default>() {
         );
     }
     // A count far beyond the input: an error, without reserving memory for it first.
-    let huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'a', 1];
+    let huge = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'a', 1,
+    ];
     let err = postcard::from_bytes::<Holder<M>>(&huge).err().unwrap();
-    assert_eq!(err, postcard::Error::Postcard(::postcard::Error::DeserializeUnexpectedEnd));
+    assert_eq!(
+        err,
+        postcard::Error::Postcard(::postcard::Error::DeserializeUnexpectedEnd)
+    );
 }
 
 fn trailing<M: ConcurrentMap<String, u32> + Default>() {

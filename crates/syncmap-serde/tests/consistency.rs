@@ -5,8 +5,8 @@
 mod common;
 
 use std::{
-    marker::PhantomData,
     collections::{HashMap, HashSet},
+    marker::PhantomData,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
     thread,
 };
@@ -159,7 +159,10 @@ fn count_matches_entries_when_len_disagrees<M: ConcurrentMap<u64, u64> + Default
     let bytes = postcard::to_vec(&by_ref(&map)).unwrap();
     let back: Snapshot<u64, u64> = postcard::from_bytes(&bytes).unwrap();
     assert!(!back.is_empty());
-    assert!(back.len() < 20, "the meddling deleted keys before they were visited");
+    assert!(
+        back.len() < 20,
+        "the meddling deleted keys before they were visited"
+    );
 }
 
 const STABLE: u64 = 32;
@@ -186,7 +189,10 @@ fn check(entries: &[(u64, (u64, u64))], lo: &[u64], hi: &[u64]) {
         }
     }
     for k in 0..STABLE {
-        assert!(seen.contains(&k), "key {k} was present throughout but is missing");
+        assert!(
+            seen.contains(&k),
+            "key {k} was present throughout but is missing"
+        );
     }
 }
 

@@ -63,7 +63,10 @@ where
 {
     let mut out = std::collections::HashMap::new();
     map.range(|k, v| {
-        assert!(out.insert(k.clone(), v.clone()).is_none(), "range gave {k:?} twice");
+        assert!(
+            out.insert(k.clone(), v.clone()).is_none(),
+            "range gave {k:?} twice"
+        );
         true
     });
     out
