@@ -1,0 +1,3 @@
+//! Writes the benchmark report (to come).
+
+fn main() {}

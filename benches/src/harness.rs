@@ -1,0 +1,140 @@
+//! Go's `b.RunParallel`, ported: workers share `b.N` operations in grains taken from one
+//! counter, and ns/op is the wall time of the parallel phase divided by `b.N`.
+//!
+//! The port follows `testing/benchmark.go` (`RunParallel`, `PB.Next`): the grain is what the
+//! previous run did in 100 µs, clamped to `[1, 10_000]`; worker `id` starts its key counter at
+//! `id * b.N`. Threads are spawned and parked on a barrier before the clock starts, so thread
+//! creation is not timed (goroutine creation, which Go does time, costs well under a
+//! microsecond).
+
+use std::{
+    cell::Cell,
+    sync::{
+        Barrier,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::maps::{ReadMap, Reader};
+
+/// A worker's view of the parallel loop: Go's `testing.PB`, plus the reader for pinned maps.
+///
+/// The reader is re-made whenever the worker takes a new grain, so a pinned reader holds its
+/// pin for at most one grain (at most 10,000 operations, about 100 µs).
+pub struct Pb<'m, M: ReadMap> {
+    global: &'m AtomicU64,
+    grain: u64,
+    n: u64,
+    cache: u64,
+    map: &'m M,
+    reader: Option<M::Reader<'m>>,
+}
+
+impl<M: ReadMap> std::fmt::Debug for Pb<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pb")
+            .field("grain", &self.grain)
+            .field("n", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m, M: ReadMap> Pb<'m, M> {
+    /// Go's `PB.Next`: whether there is one more operation to do.
+    #[inline]
+    pub fn next(&mut self) -> bool {
+        if self.cache == 0 {
+            let n = self.global.fetch_add(self.grain, Ordering::Relaxed) + self.grain;
+            if n <= self.n {
+                self.cache = self.grain;
+            } else if n < self.n + self.grain {
+                self.cache = self.n + self.grain - n;
+            } else {
+                return false;
+            }
+            if M::PINNED {
+                // Unpin before pinning again, so the pin never outlives its grain.
+                self.reader = None;
+                self.reader = Some(self.map.reader());
+            }
+        }
+        self.cache -= 1;
+        true
+    }
+
+    /// Go's `m.Load(k)`, through the reader (the pinned view for pinned maps).
+    #[inline]
+    pub fn load(&self, k: u64) -> Option<u64> {
+        match &self.reader {
+            Some(reader) => reader.load(k),
+            None => unreachable!("Pb::next makes the reader before the first load"),
+        }
+    }
+}
+
+/// The grain of `RunParallel`: what the previous run of this benchmark did in 100 µs.
+#[derive(Debug, Default)]
+pub struct Grain {
+    previous: Cell<Option<(u64, Duration)>>,
+}
+
+impl Grain {
+    /// The grain for the next run (Go: `1e5 * previousN / previousDuration`, in `[1, 1e4]`).
+    pub fn get(&self) -> u64 {
+        let grain = match self.previous.get() {
+            Some((n, d)) if n > 0 && !d.is_zero() => {
+                (100_000u128 * u128::from(n) / d.as_nanos().max(1)) as u64
+            }
+            _ => 1,
+        };
+        grain.clamp(1, 10_000)
+    }
+
+    /// Remembers a run's size and time.
+    pub fn record(&self, n: u64, d: Duration) {
+        self.previous.set(Some((n, d)));
+    }
+}
+
+/// Runs `per_g(pb, id * n, map)` on `threads` threads sharing `n` operations; returns the wall
+/// time from the start signal until the last worker finished.
+pub fn run_parallel<M, F>(map: &M, threads: usize, n: u64, grain: &Grain, per_g: F) -> Duration
+where
+    M: ReadMap,
+    F: Fn(&mut Pb<'_, M>, u64, &M) + Sync,
+{
+    let global = AtomicU64::new(0);
+    let g = grain.get();
+    let start = Barrier::new(threads + 1);
+    let elapsed = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|id| {
+                let (global, start, per_g) = (&global, &start, &per_g);
+                s.spawn(move || {
+                    let mut pb = Pb {
+                        global,
+                        grain: g,
+                        n,
+                        cache: 0,
+                        map,
+                        reader: (!M::PINNED).then(|| map.reader()),
+                    };
+                    start.wait();
+                    per_g(&mut pb, id as u64 * n, map);
+                    Instant::now()
+                })
+            })
+            .collect();
+        start.wait();
+        let started = Instant::now();
+        let finished = workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker panicked"));
+        finished
+            .max()
+            .map_or(Duration::ZERO, |end| end.saturating_duration_since(started))
+    });
+    grain.record(n, elapsed);
+    elapsed
+}
