@@ -98,6 +98,19 @@ impl<M: ConcurrentMap<u64, u64>> ConcurrentMap<u64, u64> for Meddling<M> {
     fn len(&self) -> usize {
         self.inner.len()
     }
+
+    fn load_or_store_with<F: FnOnce() -> u64>(&self, key: u64, f: F) -> (Self::Ref<'_>, bool) {
+        self.inner.load_or_store_with(key, f)
+    }
+
+    fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
+    where
+        u64: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+        F: FnMut(&u64) -> u64,
+    {
+        self.inner.update(key, f)
+    }
 }
 
 /// Serializes a borrowed live map with the `map` field module.

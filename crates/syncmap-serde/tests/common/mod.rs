@@ -11,6 +11,8 @@ macro_rules! for_each_backend {
         $tests! {
             defer_to_drop => syncmap_core::SyncMap<_, _, syncmap_core::reclaim::DeferToDrop>;
             epoch => syncmap_epoch::SyncMap<_, _>;
+            seize => syncmap_epoch::seize::SyncMap<_, _>;
+            arcswap => syncmap_arcswap::SyncMap<_, _>;
         }
     };
 }
