@@ -39,27 +39,37 @@
 //! # Examples
 //!
 //! ```
+//! use serde::{Deserialize, Serialize};
 //! use syncmap_epoch::SyncMap;
 //! use syncmap_serde::{Snapshot, postcard};
 //!
 //! let live: SyncMap<String, u64> = SyncMap::new();
 //! live.store("requests".to_string(), 10);
 //!
-//! // Take an owned snapshot: the live map keeps serving reads and writes meanwhile.
+//! // An owned copy, taken while other threads keep reading and writing: each key once.
 //! let snapshot = Snapshot::of(&live);
-//! let json = serde_json::to_string(&snapshot).unwrap();
+//! assert_eq!(serde_json::to_string(&snapshot).unwrap(), r#"{"requests":10}"#);
 //! let bytes = postcard::to_vec(&snapshot).unwrap();
+//! assert_eq!(bytes.len(), 11); // entry count, key length, "requests", 10
 //!
-//! // Restore into a new map, of this backend or any other.
-//! let from_json: SyncMap<String, u64> =
-//!     serde_json::from_str::<Snapshot<String, u64>>(&json).unwrap().into_map();
-//! let from_bytes: syncmap_core::SyncMap<String, u64, syncmap_core::reclaim::DeferToDrop> =
+//! // Restore into a new map of any backend. Bad input is an error, never a partial map.
+//! let restored: syncmap_arcswap::SyncMap<String, u64> =
 //!     postcard::from_bytes::<Snapshot<String, u64>>(&bytes).unwrap().into_map();
-//! assert_eq!(from_json.load("requests").as_deref(), Some(&10));
-//! assert_eq!(from_bytes.load("requests").as_deref(), Some(&10));
+//! assert_eq!(*restored.load("requests").unwrap(), 10);
+//! let err = serde_json::from_str::<Snapshot<String, u64>>(r#"{"a":1,"a":2}"#).unwrap_err();
+//! assert!(err.to_string().starts_with("duplicate key"));
+//!
+//! // A live map as a struct field.
+//! #[derive(Serialize, Deserialize)]
+//! struct Stats {
+//!     #[serde(with = "syncmap_serde::map")]
+//!     counters: SyncMap<String, u64>,
+//! }
+//! let stats: Stats = serde_json::from_str(r#"{"counters":{"errors":2}}"#).unwrap();
+//! assert_eq!(stats.counters.load("errors").as_deref(), Some(&2));
 //! ```
 //!
-//! The crate's `examples/persist.rs` saves a snapshot to a file atomically (temporary file,
+//! The crate's `examples/persist/` saves a snapshot to a file atomically (temporary file,
 //! fsync, rename, fsync of the directory) and loads it back.
 #![doc(test(attr(deny(warnings))))]
 
