@@ -220,17 +220,33 @@ impl<T> StoredPtr<T> for std::sync::Arc<T> {
 /// use core::ptr::NonNull;
 /// use syncmap_core::{Retire, reclaim::Retired};
 ///
+/// /// Garbage kept until the bag is dropped, as `DeferToDrop` does.
+/// #[derive(Default)]
 /// struct Bag(Vec<Retired>);
 ///
 /// impl Bag {
+///     /// Called from a strategy's `Reclaim::retire`.
+///     ///
 ///     /// # Safety
+///     ///
 ///     /// As for `Reclaim::retire`.
-///     unsafe fn retire<T: Retire>(&mut self, ptr: NonNull<T>) {
+///     #[allow(dead_code)]
+///     unsafe fn push<T: Retire>(&mut self, ptr: NonNull<T>) {
 ///         // SAFETY: forwarded from our caller, `Reclaim::retire`.
 ///         self.0.push(unsafe { Retired::new(ptr) });
 ///     }
 /// }
-/// # let _ = Bag(Vec::new());
+///
+/// impl Drop for Bag {
+///     fn drop(&mut self) {
+///         for retired in self.0.drain(..) {
+///             // SAFETY: the strategy owning the bag is dropped after the map, so no guard is
+///             // alive.
+///             unsafe { retired.reclaim() }
+///         }
+///     }
+/// }
+/// drop(Bag::default());
 /// ```
 pub struct Retired {
     ptr: NonNull<()>,
