@@ -21,6 +21,16 @@
 //! holds its successor). So an object is freed after every reader that pinned before it was
 //! retired, and nothing else is needed to argue it.
 //!
+//! Why not publish the read table itself through an `ArcSwap`? Its guard would protect the
+//! table, but not an entry that a reader found in the dirty table and a writer then unlinked,
+//! nor a value a writer swapped out of an entry's slot: those need deferred freeing anyway. One
+//! arc-swap load of the generation protects all three, and leaves the algorithm in
+//! `syncmap-core` unchanged.
+//!
+//! Writes pay for it: each retirement (an overwrite, a delete, a promotion) takes a short
+//! per-map lock, allocates a generation and swaps it in (arc-swap's swap visits every thread's
+//! debt slots). Nothing is batched, so memory is returned as early as the readers allow.
+//!
 //! # Examples
 //!
 //! ```
@@ -225,9 +235,10 @@ impl Drop for Generation {
 // 3. Values are `Arc<T>` (`Stored`); `make_ref` takes a new strong count while the guard keeps
 //    the map's own count alive, so the returned `Arc<T>` owns its share, and a map moved away
 //    from such handles needs `Arc<V>: Send`, which `Stored<V> = Arc<V>` reports.
-// 4. `pin` (an arc-swap load) and `retire` (lock, allocate, swap) do not unwind short of OOM,
-//    except that dropping the old generation may run reclaimers (user `Drop`s); it is dropped
-//    after the lock is released.
+// 4. `pin` (an arc-swap load) and `retire` (lock, allocate, swap) do not unwind short of OOM.
+//    Reclaimers (user `Drop`s) run only where a generation is dropped: not in `retire`, since
+//    the caller's guard holds a generation no newer than the one closed there, but when a guard
+//    is dropped, which the map does outside its lock.
 unsafe impl Reclaim for ArcSwapReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Arc<T>;
@@ -251,8 +262,8 @@ unsafe impl Reclaim for ArcSwapReclaim {
             assert!(fresh, "the open generation was already closed");
             closed
         };
-        // Dropping it may free it (and older generations), running user `Drop`s: not under the
-        // lock, so that such a `Drop` may use the map.
+        // Our caller's guard holds this generation or an older one, so this never frees it;
+        // the last guard to let go does. (Outside the lock regardless.)
         drop(closed);
     }
 
