@@ -66,6 +66,12 @@ mod imp {
         /// The guard of [`Mutex`].
         pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
+        impl<T: Default> Default for Mutex<T> {
+            fn default() -> Self {
+                Self::new(T::default())
+            }
+        }
+
         impl<T> Mutex<T> {
             /// Wraps `value`.
             pub fn new(value: T) -> Self {

@@ -1,0 +1,392 @@
+//! Loom models of the algorithm, over the reference strategy `DeferToDrop`.
+//!
+//! Run with `cargo xtask loom` (all models, `LOOM_MAX_PREEMPTIONS=3`), or by hand:
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p syncmap-core --release --test loom`.
+//! Each model sets up a map in a chosen internal state (keys only in dirty, promoted, deleted,
+//! expunged) with sequential calls, then races two or three threads, and checks every outcome
+//! loom can produce against what the sequential specification allows.
+#![cfg(loom)]
+
+use std::{
+    collections::BTreeMap,
+    hash::{BuildHasherDefault, DefaultHasher},
+};
+
+use loom::{sync::Arc, thread};
+use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+
+/// A fixed hasher: loom replays executions and needs every one to make the same calls, so table
+/// layouts (and `range` orders) must not depend on `RandomState`'s per-map keys.
+type Map = SyncMap<u64, u64, DeferToDrop, BuildHasherDefault<DefaultHasher>>;
+
+/// Runs `f` under loom, with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
+/// otherwise (an unbounded search of these models takes hours).
+fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    let executions = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&executions);
+    builder.check(move || {
+        counter.fetch_add(1, Relaxed);
+        f();
+    });
+    let executions = executions.load(Relaxed);
+    eprintln!(
+        "{} executions (preemption bound {:?})",
+        executions, builder.preemption_bound
+    );
+    assert!(executions > 1, "loom explored a single interleaving");
+}
+
+fn load(map: &Map, key: u64) -> Option<u64> {
+    map.load(&key).copied()
+}
+
+/// Everything `range` visits, asserting that no key is visited twice.
+fn contents(map: &Map) -> BTreeMap<u64, u64> {
+    let mut seen = BTreeMap::default();
+    map.range(|&k, &v| {
+        assert!(seen.insert(k, v).is_none(), "range visited {k} twice");
+        true
+    });
+    seen
+}
+
+/// Asserts that `load`, `range` (which promotes) and `len` all agree with `expected`.
+fn assert_state(map: &Map, expected: &[(u64, u64)]) {
+    let expected: BTreeMap<u64, u64> = expected.iter().copied().collect();
+    for k in 0..4 {
+        assert_eq!(load(map, k), expected.get(&k).copied(), "load({k})");
+    }
+    assert_eq!(contents(map), expected, "range");
+    assert_eq!(map.len(), expected.len(), "len");
+}
+
+fn spawn(map: &Arc<Map>, f: impl FnOnce(&Map) -> u64 + Send + 'static) -> thread::JoinHandle<u64> {
+    let map = Arc::clone(map);
+    thread::spawn(move || f(&map))
+}
+
+const NONE: u64 = u64::MAX;
+
+fn opt(v: Option<u64>) -> u64 {
+    v.unwrap_or(NONE)
+}
+
+/// Lock-free loads race a store to the same key and the misses that promote dirty.
+#[test]
+fn load_vs_store_vs_promotion() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 10);
+        map.store(2, 20);
+        let reader = spawn(&map, |m| {
+            // Two misses against two dirty keys: the second promotes.
+            let first = opt(load(m, 1));
+            let second = opt(load(m, 1));
+            assert!(first == 10 || first == 11, "first load saw {first}");
+            assert!(second == 10 || second == 11, "second load saw {second}");
+            assert!(!(first == 11 && second == 10), "loads went back in time");
+            0
+        });
+        let writer = spawn(&map, |m| {
+            m.store(1, 11);
+            0
+        });
+        assert_eq!(load(&map, 2), Some(20));
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_state(&map, &[(1, 11), (2, 20)]);
+    });
+}
+
+/// A store revives a deleted key (lock-free, or by unexpunging it under the lock) while a new
+/// key rebuilds dirty and expunges deleted entries: the revived value must never be lost.
+#[test]
+fn store_into_expunged_vs_dirty_rebuild() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        assert_eq!(load(&map, 1), Some(1)); // one miss against one dirty key: promoted
+        map.delete(&1); // deleted in read
+        let rebuild = spawn(&map, |m| {
+            m.store(2, 2); // new key: rebuilds dirty, expunging 1 unless revived first
+            0
+        });
+        let revive = spawn(&map, |m| {
+            m.store(1, 10);
+            0
+        });
+        rebuild.join().unwrap();
+        revive.join().unwrap();
+        assert_state(&map, &[(1, 10), (2, 2)]);
+        // After a promotion (range promotes) key 1 must still be there.
+        map.store(3, 3);
+        assert_state(&map, &[(1, 10), (2, 2), (3, 3)]);
+    });
+}
+
+/// Two swaps of one key, while a third thread adds a key (rebuilding dirty): each swap returns
+/// what the other left, or the initial value, and no value is lost.
+#[test]
+fn swap_vs_swap() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 0);
+        let a = spawn(&map, |m| opt(m.swap(1, 1).copied()));
+        let b = spawn(&map, |m| opt(m.swap(1, 2).copied()));
+        map.store(2, 2);
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        let last = load(&map, 1).unwrap();
+        match (a, b) {
+            (0, 1) => assert_eq!(last, 2),
+            (2, 0) => assert_eq!(last, 1),
+            other => panic!("swaps returned {other:?}"),
+        }
+        assert_state(&map, &[(1, last), (2, 2)]);
+    });
+}
+
+/// Two compare-and-swaps from the same old value (one in read, promoted): exactly one wins.
+#[test]
+fn compare_and_swap_race() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 0);
+        assert_eq!(load(&map, 1), Some(0)); // promoted
+        let a = spawn(&map, |m| u64::from(m.compare_and_swap(&1, &0, 1)));
+        let b = spawn(&map, |m| u64::from(m.compare_and_swap(&1, &0, 2)));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_eq!(a + b, 1, "exactly one compare-and-swap wins");
+        let winner = if a == 1 { 1 } else { 2 };
+        assert_state(&map, &[(1, winner)]);
+    });
+}
+
+/// `range` promotes dirty while another thread stores a new key and deletes another: the key
+/// present throughout is visited exactly once, and the final state is exact.
+#[test]
+fn range_promotion_vs_writes() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        map.store(2, 2); // both only in dirty: range must promote
+        let ranger = spawn(&map, |m| {
+            let seen = contents(m);
+            assert_eq!(
+                seen.get(&1),
+                Some(&1),
+                "range missed a key present throughout"
+            );
+            for (&k, &v) in &seen {
+                assert!(
+                    matches!((k, v), (1, 1) | (2, 2) | (3, 3)),
+                    "range saw ({k}, {v})"
+                );
+            }
+            0
+        });
+        let writer = spawn(&map, |m| {
+            m.store(3, 3);
+            m.delete(&2);
+            0
+        });
+        ranger.join().unwrap();
+        writer.join().unwrap();
+        assert_state(&map, &[(1, 1), (3, 3)]);
+    });
+}
+
+/// Two `load_or_store`s of one new key: exactly one stores, and both return its value.
+#[test]
+fn load_or_store_race() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(9, 9);
+        let a = spawn(&map, |m| {
+            let (v, loaded) = m.load_or_store(1, 1);
+            *v * 10 + u64::from(loaded)
+        });
+        let b = spawn(&map, |m| {
+            let (v, loaded) = m.load_or_store(1, 2);
+            *v * 10 + u64::from(loaded)
+        });
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        let stored = load(&map, 1).unwrap();
+        assert!(
+            (a, b) == (10, 11) || (a, b) == (21, 20),
+            "load_or_store returned {a} and {b}"
+        );
+        assert_eq!(stored, a / 10);
+        assert_state(&map, &[(1, stored), (9, 9)]);
+    });
+}
+
+/// Two `load_and_delete`s of a key only in dirty (the path that unlinks and retires its
+/// entry): exactly one gets the value.
+#[test]
+fn load_and_delete_race() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        map.store(2, 2);
+        let a = spawn(&map, |m| opt(m.load_and_delete(&1).copied()));
+        let b = spawn(&map, |m| opt(m.load_and_delete(&1).copied()));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert!(
+            (a, b) == (1, NONE) || (a, b) == (NONE, 1),
+            "got {a} and {b}"
+        );
+        assert_state(&map, &[(2, 2)]);
+    });
+}
+
+/// `clear` races a store of a new key and a store of a present one: each key ends as if the
+/// clear happened wholly before or after each store.
+#[test]
+fn clear_vs_stores() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        assert_eq!(load(&map, 1), Some(1)); // promoted
+        let clear = spawn(&map, |m| {
+            m.clear();
+            0
+        });
+        let store = spawn(&map, |m| {
+            m.store(2, 2);
+            m.store(1, 10);
+            0
+        });
+        clear.join().unwrap();
+        store.join().unwrap();
+        let one = load(&map, 1);
+        let two = load(&map, 2);
+        assert!(one.is_none() || one == Some(10), "key 1 holds {one:?}");
+        assert!(two.is_none() || two == Some(2), "key 2 holds {two:?}");
+        // The store of 2 precedes the store of 1: a clear that removed 1's new value also
+        // removed 2.
+        assert!(
+            !(one.is_none() && two.is_some()),
+            "clear split the thread's stores"
+        );
+        let expected: Vec<(u64, u64)> = [(1, one), (2, two)]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        assert_state(&map, &expected);
+    });
+}
+
+/// `update` races `update` on a promoted key: no increment is lost.
+#[test]
+fn update_race() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 0);
+        assert_eq!(load(&map, 1), Some(0));
+        let a = spawn(&map, |m| opt(m.update(&1, |v| v + 1).map(|v| *v)));
+        let b = spawn(&map, |m| opt(m.update(&1, |v| v + 1).map(|v| *v)));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert!(
+            (a, b) == (1, 2) || (a, b) == (2, 1),
+            "updates returned {a} and {b}"
+        );
+        assert_state(&map, &[(1, 2)]);
+    });
+}
+
+/// `load_or_store_with` races on a new key: the closure runs once, and both callers get its
+/// value.
+#[test]
+fn load_or_store_with_race() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        let calls = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let run = |value: u64| {
+            let calls = Arc::clone(&calls);
+            move |m: &Map| {
+                let (v, loaded) = m.load_or_store_with(1, || {
+                    calls.fetch_add(1, loom::sync::atomic::Ordering::Relaxed);
+                    value
+                });
+                *v * 10 + u64::from(loaded)
+            }
+        };
+        let a = spawn(&map, run(1));
+        let b = spawn(&map, run(2));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_eq!(calls.load(loom::sync::atomic::Ordering::Relaxed), 1);
+        assert!(
+            (a, b) == (10, 11) || (a, b) == (21, 20),
+            "returned {a} and {b}"
+        );
+        assert_state(&map, &[(1, a / 10)]);
+    });
+}
+
+/// A delete that unlinks a key only dirty has, a store of the same key, and misses that
+/// promote dirty, all at once (three threads).
+#[test]
+fn delete_vs_store_vs_miss_promotion() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        map.store(2, 2);
+        let deleter = spawn(&map, |m| {
+            m.delete(&1);
+            0
+        });
+        let storer = spawn(&map, |m| {
+            m.store(1, 10);
+            0
+        });
+        assert_eq!(load(&map, 2), Some(2));
+        assert_eq!(load(&map, 2), Some(2));
+        deleter.join().unwrap();
+        storer.join().unwrap();
+        let one = load(&map, 1);
+        assert!(one.is_none() || one == Some(10), "key 1 holds {one:?}");
+        let expected: Vec<(u64, u64)> = [(1, one), (2, Some(2))]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        assert_state(&map, &expected);
+    });
+}
+
+/// An expunged key is revived while a new key rebuilds dirty and a `range` runs (three
+/// threads): `range` sees the key present throughout, and nothing is lost.
+#[test]
+fn revive_vs_rebuild_vs_range() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(1, 1);
+        map.store(2, 2);
+        map.range(|_, _| true); // promoted
+        map.delete(&1);
+        let rebuild = spawn(&map, |m| {
+            m.store(3, 3);
+            0
+        });
+        let revive = spawn(&map, |m| {
+            m.store(1, 10);
+            0
+        });
+        let seen = contents(&map);
+        assert_eq!(
+            seen.get(&2),
+            Some(&2),
+            "range missed a key present throughout"
+        );
+        assert!(matches!(seen.get(&1), None | Some(&10)));
+        assert!(matches!(seen.get(&3), None | Some(&3)));
+        rebuild.join().unwrap();
+        revive.join().unwrap();
+        assert_state(&map, &[(1, 10), (2, 2), (3, 3)]);
+    });
+}
