@@ -7,13 +7,21 @@ use crate::{
     reclaim::{Reclaim, Retire, sealed::Sealed},
 };
 
-/// The address behind the *expunged* state: a static, so no allocation can ever share it.
+/// The addresses behind the *expunged* and *reserved* states: statics, so no allocation can
+/// ever share them (two statics, so they differ from each other).
 static EXPUNGED_SENTINEL: u8 = 0;
+static RESERVED_SENTINEL: u8 = 0;
 
 /// The sentinel pointer of the *expunged* state, never dereferenced.
 #[inline]
 fn expunged<V>() -> *mut V {
     (&raw const EXPUNGED_SENTINEL).cast_mut().cast::<V>()
+}
+
+/// The sentinel pointer of the *reserved* state, never dereferenced.
+#[inline]
+fn reserved<V>() -> *mut V {
+    (&raw const RESERVED_SENTINEL).cast_mut().cast::<V>()
 }
 
 /// Proof that the caller holds the dirty-map lock: only [`SyncMap`](crate::SyncMap) can make one,
@@ -41,6 +49,7 @@ impl Locked<'_> {
 /// | a value pointer| **present**  | the key maps to `*value`; the entry is in read, and in dirty if dirty exists |
 /// | null           | **deleted**  | the key is absent, but the entry stays linked and a store may revive it without the lock |
 /// | `EXPUNGED`     | **expunged** | the key is absent, dirty exists and does *not* hold this entry; only read links it |
+/// | `RESERVED`     | **reserved** | the key is absent while one thread computes its value (`load_or_store_with`); writers of the key wait |
 ///
 /// Transitions (all by CAS or swap on `value`):
 ///
@@ -51,7 +60,12 @@ impl Locked<'_> {
 /// | deleted → present       | store, swap, load-or-store            | no   |
 /// | deleted → expunged      | [`try_expunge_locked`](Self::try_expunge_locked), while rebuilding dirty | yes  |
 /// | expunged → deleted      | [`unexpunge_locked`](Self::unexpunge_locked), before relinking into dirty | yes  |
+/// | deleted → reserved      | [`try_reserve`](Self::try_reserve) (or a new entry made reserved) | no   |
+/// | reserved → present      | [`publish_reserved`](Self::publish_reserved), by the reserving thread only | no   |
+/// | reserved → deleted      | [`cancel_reserved`](Self::cancel_reserved), by the reserving thread if its closure panicked | no   |
 ///
+/// Readers, deleters and compare-and-swap treat *reserved* as absent; store, swap and
+/// load-or-store wait until the reservation ends, so only its owner ever leaves that state.
 /// Nothing leaves or enters *expunged* without the lock, which is why, under the lock,
 /// "expunged" is a reliable answer to "is this entry missing from dirty?".
 ///
@@ -75,15 +89,38 @@ pub(crate) enum LoadOrStore<V, R: Reclaim> {
     Stored(NonNull<V>),
     /// The entry is expunged: the caller must take the lock.
     Expunged(Owned<V, R>),
+    /// Another thread holds a reservation: the caller must wait for it to end.
+    Reserved(Owned<V, R>),
+}
+
+/// What an attempt to reserve an entry found.
+pub(crate) enum Reserve<V> {
+    /// The key is present with this value.
+    Loaded(NonNull<V>),
+    /// The entry is now reserved by the caller, which must publish or cancel.
+    Reserved,
+    /// Another thread holds the reservation.
+    Busy,
+    /// The entry is expunged: the caller must take the lock.
+    Expunged,
 }
 
 impl<K, V, R: Reclaim> Entry<K, V, R> {
     /// A new entry holding `value`, on the heap.
     pub(crate) fn boxed(hash: u64, key: K, value: Owned<V, R>) -> EntryPtr<K, V, R> {
+        Self::boxed_raw(hash, key, value.into_raw().as_ptr())
+    }
+
+    /// A new entry reserved by the caller, on the heap.
+    pub(crate) fn boxed_reserved(hash: u64, key: K) -> EntryPtr<K, V, R> {
+        Self::boxed_raw(hash, key, reserved::<V>())
+    }
+
+    fn boxed_raw(hash: u64, key: K, value: *mut V) -> EntryPtr<K, V, R> {
         let entry = Box::new(Entry {
             hash,
             key,
-            value: AtomicPtr::new(value.into_raw().as_ptr()),
+            value: AtomicPtr::new(value),
             _reclaim: PhantomData,
         });
         EntryPtr(NonNull::from(Box::leak(entry)))
@@ -107,11 +144,17 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
     /// Decodes a slot pointer: `Some` for a present value.
     #[inline]
     pub(crate) fn present(p: *mut V) -> Option<NonNull<V>> {
-        if p == expunged::<V>() {
+        if p == expunged::<V>() || p == reserved::<V>() {
             None
         } else {
             NonNull::new(p)
         }
+    }
+
+    /// Whether a thread holds a reservation on this entry.
+    #[inline]
+    pub(crate) fn is_reserved(&self) -> bool {
+        self.value.load(Acquire) == reserved::<V>()
     }
 
     /// Go's `entry.load`: the present value, if any (plain acquire load).
@@ -126,12 +169,13 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         self.value.load(Acquire) == expunged::<V>()
     }
 
-    /// Go's `trySwap`: swaps in `new` unless the entry is expunged. Returns the previous present
-    /// value (which the caller now owns), or gives `new` back if expunged.
+    /// Go's `trySwap`: swaps in `new` unless the entry is expunged (or reserved). Returns the
+    /// previous present value (which the caller now owns), or gives `new` back, in which case the
+    /// caller takes the lock.
     pub(crate) fn try_swap(&self, new: Owned<V, R>) -> Result<Option<NonNull<V>>, Owned<V, R>> {
         let mut p = self.value.load(Acquire);
         loop {
-            if p == expunged::<V>() {
+            if p == expunged::<V>() || p == reserved::<V>() {
                 return Err(new);
             }
             match self
@@ -148,11 +192,104 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
     }
 
     /// Go's `swapLocked`: the entry is known not to be expunged (the lock is held, and it was
-    /// unexpunged or found in dirty). Returns the previous present value, now the caller's.
-    pub(crate) fn swap_locked(&self, new: Owned<V, R>, _locked: &Locked<'_>) -> Option<NonNull<V>> {
-        let prev = self.value.swap(new.into_raw().as_ptr(), AcqRel);
-        debug_assert_ne!(prev, expunged::<V>(), "swap_locked on an expunged entry");
-        NonNull::new(prev)
+    /// unexpunged or found in dirty). Returns the previous present value, now the caller's, or
+    /// gives `new` back if another thread holds a reservation (the caller waits for it).
+    pub(crate) fn swap_locked(
+        &self,
+        new: Owned<V, R>,
+        _locked: &Locked<'_>,
+    ) -> Result<Option<NonNull<V>>, Owned<V, R>> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            debug_assert_ne!(p, expunged::<V>(), "swap_locked on an expunged entry");
+            if p == reserved::<V>() {
+                return Err(new);
+            }
+            // A CAS, not a swap: a reservation may begin lock-free on a deleted read entry.
+            match self
+                .value
+                .compare_exchange_weak(p, new.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    new.into_raw();
+                    return Ok(NonNull::new(p));
+                }
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Deleted → reserved, or reports why not. Expunged entries need the lock (unexpunge first).
+    pub(crate) fn try_reserve(&self) -> Reserve<V> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            if p == expunged::<V>() {
+                return Reserve::Expunged;
+            }
+            if p == reserved::<V>() {
+                return Reserve::Busy;
+            }
+            if let Some(present) = NonNull::new(p) {
+                return Reserve::Loaded(present);
+            }
+            match self.value.compare_exchange_weak(
+                core::ptr::null_mut(),
+                reserved::<V>(),
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => return Reserve::Reserved,
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Reserved → present: the reserving thread publishes its computed value.
+    pub(crate) fn publish_reserved(&self, value: Owned<V, R>) -> NonNull<V> {
+        let value = value.into_raw();
+        let prev = self.value.swap(value.as_ptr(), AcqRel);
+        debug_assert_eq!(
+            prev,
+            reserved::<V>(),
+            "only the reserving thread leaves reserved"
+        );
+        value
+    }
+
+    /// Reserved → deleted: the reserving thread gives up (its closure panicked).
+    pub(crate) fn cancel_reserved(&self) {
+        let prev = self.value.swap(core::ptr::null_mut(), AcqRel);
+        debug_assert_eq!(
+            prev,
+            reserved::<V>(),
+            "only the reserving thread leaves reserved"
+        );
+    }
+
+    /// Replaces the present value with `f(&current)` by CAS, retrying (and calling `f` again)
+    /// if another thread changed it meanwhile. Returns the replaced and the stored value, or
+    /// `None` if the key is absent. The replaced value is the caller's to retire.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    pub(crate) unsafe fn try_update(
+        &self,
+        mut f: impl FnMut(&V) -> V,
+    ) -> Option<(NonNull<V>, NonNull<V>)> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let present = Self::present(p)?;
+            // SAFETY: `present` was read under the caller's guard.
+            let new = Owned::<V, R>::new(f(unsafe { present.as_ref() }));
+            match self
+                .value
+                .compare_exchange(p, new.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => return Some((present, new.into_raw())),
+                Err(current) => p = current,
+            }
+        }
     }
 
     /// Go's `unexpungeLocked`: expunged → deleted. True if the entry was expunged, in which case
@@ -190,6 +327,9 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         loop {
             if p == expunged::<V>() {
                 return LoadOrStore::Expunged(new);
+            }
+            if p == reserved::<V>() {
+                return LoadOrStore::Reserved(new);
             }
             if let Some(present) = NonNull::new(p) {
                 return LoadOrStore::Loaded(present, new);
@@ -270,6 +410,14 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         }
     }
 
+    /// Deletes the value only if it is still exactly `seen` (pointer identity): present →
+    /// deleted. True if it did; `seen` is then the caller's to retire.
+    pub(crate) fn delete_exact(&self, seen: NonNull<V>) -> bool {
+        self.value
+            .compare_exchange(seen.as_ptr(), core::ptr::null_mut(), AcqRel, Acquire)
+            .is_ok()
+    }
+
     /// [`delete_if`](Self::delete_if) without a comparison, for any `V`.
     ///
     /// # Safety
@@ -287,6 +435,27 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
                 Err(current) => p = current,
             }
         }
+    }
+}
+
+impl<K, V, R: Reclaim> Entry<K, V, R> {
+    /// Takes an unreachable entry apart: its key, and its present value as the strategy's
+    /// stored pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is unlinked from every table, no thread can reach it, and it is not reclaimed.
+    pub(crate) unsafe fn into_parts(ptr: EntryPtr<K, V, R>) -> (K, Option<R::Stored<V>>) {
+        use crate::reclaim::StoredPtr;
+        // SAFETY: entries are boxed by `boxed_raw`; the caller gives us the only access.
+        let entry = core::mem::ManuallyDrop::new(*unsafe { Box::from_raw(ptr.0.as_ptr()) });
+        // SAFETY: read once out of a value that is never dropped (ManuallyDrop).
+        let key = unsafe { core::ptr::read(&entry.key) };
+        let value = Self::present(entry.value.load(Acquire)).map(|value| {
+            // SAFETY: the slot owned its present value, which came from `R::alloc`.
+            unsafe { R::Stored::<V>::from_raw(value) }
+        });
+        (key, value)
     }
 }
 
@@ -322,6 +491,11 @@ impl<K, V, R: Reclaim> Clone for EntryPtr<K, V, R> {
     }
 }
 impl<K, V, R: Reclaim> Copy for EntryPtr<K, V, R> {}
+
+// SAFETY: sharing an `EntryPtr` between threads lets them reach `&Entry` (through the unsafe
+// `get`, under its contract), which reads the key (`K: Sync`) and reads or replaces values that
+// other threads then drop or read (`V: Send + Sync`).
+unsafe impl<K: Sync, V: Send + Sync, R: Reclaim> Sync for EntryPtr<K, V, R> {}
 
 impl<K, V, R: Reclaim> EntryPtr<K, V, R> {
     /// Borrows the entry.
@@ -484,7 +658,7 @@ mod tests {
             assert!(e.unexpunge_locked(locked));
             assert!(!e.unexpunge_locked(locked));
             assert!(!e.is_expunged(locked));
-            assert!(e.swap_locked(owned("d"), locked).is_none());
+            assert!(matches!(e.swap_locked(owned("d"), locked), Ok(None)));
             assert_eq!(value(e).as_deref(), Some("d"));
         });
     }

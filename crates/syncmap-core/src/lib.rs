@@ -53,7 +53,7 @@ mod sync_map;
 pub use map::ConcurrentMap;
 pub use reclaim::{Reclaim, Retire};
 pub use stats::Stats;
-pub use sync_map::{Pinned, SyncMap};
+pub use sync_map::{IntoIter, Iter, Keys, Pinned, SyncMap, Values};
 
 mod trait_impl {
     use core::{
@@ -146,6 +146,40 @@ mod trait_impl {
 
         fn is_empty(&self) -> bool {
             SyncMap::is_empty(self)
+        }
+
+        fn load_or_store_with<F>(&self, key: K, f: F) -> (Self::Ref<'_>, bool)
+        where
+            F: FnOnce() -> V,
+        {
+            SyncMap::load_or_store_with(self, key, f)
+        }
+
+        fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+            F: FnMut(&V) -> V,
+        {
+            SyncMap::update(self, key, f)
+        }
+
+        fn load_cloned<Q>(&self, key: &Q) -> Option<V>
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+            V: Clone,
+        {
+            SyncMap::load_cloned(self, key)
+        }
+
+        fn retain<F>(&self, f: F)
+        where
+            F: FnMut(&K, &V) -> bool,
+            K: Hash + Eq,
+            V: PartialEq,
+        {
+            SyncMap::retain(self, f)
         }
     }
 }

@@ -21,6 +21,28 @@ mod imp {
         pub type Mutex<T> = parking_lot::Mutex<T>;
         /// The guard of [`Mutex`].
         pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+
+        /// A condition variable whose `wait` takes and returns the guard (loom's shape).
+        #[derive(Debug, Default)]
+        pub struct Condvar(parking_lot::Condvar);
+
+        impl Condvar {
+            /// A condition variable with no waiters.
+            pub const fn new() -> Self {
+                Self(parking_lot::Condvar::new())
+            }
+
+            /// Blocks until notified, releasing the mutex meanwhile.
+            pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+                self.0.wait(&mut guard);
+                guard
+            }
+
+            /// Wakes every waiter.
+            pub fn notify_all(&self) {
+                self.0.notify_all();
+            }
+        }
     }
 
     /// Interior mutability with loom's closure-based API.
@@ -88,6 +110,29 @@ mod imp {
                 self.0
                     .get_mut()
                     .unwrap_or_else(|poison| poison.into_inner())
+            }
+        }
+
+        /// loom's condition variable, with `wait` taking and returning the guard.
+        #[derive(Debug, Default)]
+        pub struct Condvar(loom::sync::Condvar);
+
+        impl Condvar {
+            /// A condition variable with no waiters.
+            pub fn new() -> Self {
+                Self(loom::sync::Condvar::new())
+            }
+
+            /// Blocks until notified, releasing the mutex meanwhile.
+            pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+                self.0
+                    .wait(guard)
+                    .unwrap_or_else(|poison| poison.into_inner())
+            }
+
+            /// Wakes every waiter.
+            pub fn notify_all(&self) {
+                self.0.notify_all();
             }
         }
     }

@@ -11,10 +11,15 @@ use std::hash::RandomState;
 
 use hashbrown::HashTable;
 
+mod beyond;
+mod iter;
+
+pub use iter::{IntoIter, Iter, Keys, Values};
+
 use crate::{
     entry::{Entry, EntryPtr, LoadOrStore, Locked, Owned, RetiredValue},
     primitive::sync::{
-        Mutex, MutexGuard,
+        Condvar, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicPtr, Ordering::*},
     },
     reclaim::{Reclaim, Retire, sealed::Sealed},
@@ -64,6 +69,8 @@ pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
     /// The published read table; never null.
     read: AtomicPtr<ReadOnly<K, V, R>>,
     dirty: Mutex<Dirty<K, V, R>>,
+    /// Where writers wait for a `load_or_store_with` computation of their key to end.
+    reservations: Reservations,
     hits: HitCounter,
     hash_builder: S,
     reclaim: R,
@@ -84,6 +91,13 @@ unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for SyncMap<K, V, R, S> 
 // several threads at once (`Sync`), and shares its hasher (`Sync`). The strategy is `Sync` by
 // the `Reclaim` bound, and all shared state is behind atomics or the mutex.
 unsafe impl<K: Send + Sync, V: Send + Sync, R: Reclaim, S: Sync> Sync for SyncMap<K, V, R, S> {}
+
+/// The waiting room of writers that found a key reserved (see `load_or_store_with`).
+#[derive(Default)]
+struct Reservations {
+    lock: Mutex<()>,
+    ended: Condvar,
+}
 
 /// A published read table: immutable but for `amended`, which only goes from false to true.
 struct ReadOnly<K, V, R: Reclaim> {
@@ -295,6 +309,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
                 capacity_hint: capacity,
                 stats: LockedStats::default(),
             }),
+            reservations: Reservations::default(),
             hits: HitCounter::default(),
             hash_builder,
             reclaim: R::default(),
@@ -414,6 +429,42 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             self.reclaim
                 .retire(guard, NonNull::from(Box::leak(garbage)))
         }
+    }
+
+    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).
+    fn unlink_all_locked(
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> Vec<EntryPtr<K, V, R>> {
+        dirty.misses = 0;
+        dirty.graveyard.clear();
+        match dirty.table.take() {
+            None => read.table.iter().copied().collect(),
+            Some(table) => {
+                let mut dead: Vec<_> = table.into_iter().collect();
+                // SAFETY: linked from the current read table, which the lock keeps published.
+                dead.extend(
+                    read.table
+                        .iter()
+                        .filter(|e| unsafe { e.get() }.is_expunged(locked)),
+                );
+                dead
+            }
+        }
+    }
+
+    /// With exclusive access: unpublishes every entry (leaving the map empty and usable) and
+    /// returns each once, for the caller to free or take apart.
+    fn take_entries(&mut self) -> Vec<EntryPtr<K, V, R>> {
+        let empty = ReadOnly::publish(HashTable::new());
+        // `swap`/`load` rather than `get_mut`: loom's atomics have no `get_mut`.
+        let read_ptr = self.read.swap(empty, Relaxed);
+        // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
+        let read = unsafe { Box::from_raw(read_ptr) };
+        // SAFETY: exclusive access stands in for the lock.
+        let locked = unsafe { Locked::new() };
+        Self::unlink_all_locked(self.dirty.get_mut(), &read, &locked)
     }
 
     /// Retires a replaced or deleted value.
@@ -587,34 +638,63 @@ where
     fn swap_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> Option<NonNull<V>> {
         let hash = self.hash(&key);
         let mut new = Owned::<V, R>::new(value);
-        let read = self.read(guard);
-        if let Some(entry) = read.find(hash, &key) {
-            // SAFETY: found in read under `guard`.
-            match unsafe { entry.get() }.try_swap(new) {
+        loop {
+            let read = self.read(guard);
+            if let Some(entry) = read.find(hash, &key) {
+                // SAFETY: found in read under `guard`.
+                match unsafe { entry.get() }.try_swap(new) {
+                    Ok(previous) => return self.retired(guard, previous),
+                    Err(back) => new = back,
+                }
+            }
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(guard);
+            let Some((entry, _)) =
+                self.entry_for_write_locked(&mut dirty, read, hash, &key, &locked)
+            else {
+                let entry = Entry::boxed(hash, key, new);
+                self.insert_new_locked(&mut dirty, read, entry, &locked);
+                return None;
+            };
+            // SAFETY: found under `guard` and the lock.
+            let swapped = unsafe { entry.get() }.swap_locked(new, &locked);
+            drop(dirty);
+            match swapped {
                 Ok(previous) => return self.retired(guard, previous),
-                Err(expunged) => new = expunged,
+                Err(back) => {
+                    new = back;
+                    self.wait_reserved(guard, entry);
+                }
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(guard);
-        let previous = if let Some(entry) = read.find(hash, &key) {
-            // SAFETY: found in read under `guard`.
-            let e = unsafe { entry.get() };
-            if e.unexpunge_locked(&locked) {
+    }
+
+    /// The common prologue of Go's locked write paths: finds `key`'s entry in read (relinking
+    /// it into dirty if it was expunged) or in dirty. Returns the entry and whether it was found
+    /// in dirty only, or `None` for a new key.
+    fn entry_for_write_locked<Q>(
+        &self,
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        hash: u64,
+        key: &Q,
+        locked: &Locked<'_>,
+    ) -> Option<(EntryPtr<K, V, R>, bool)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        if let Some(entry) = read.find(hash, key) {
+            // SAFETY: found in the current read table, which the lock keeps published.
+            if unsafe { entry.get() }.unexpunge_locked(locked) {
                 // An expunged entry means dirty exists and lacks it: relink it there.
                 dirty.insert(entry);
                 dirty.stats.unexpunged += 1;
             }
-            e.swap_locked(new, &locked)
-        } else if let Some(entry) = dirty.find(hash, &key) {
-            // SAFETY: found in dirty under the lock.
-            unsafe { entry.get() }.swap_locked(new, &locked)
+            Some((entry, false))
         } else {
-            self.insert_new_locked(&mut dirty, read, Entry::boxed(hash, key, new), &locked);
-            return None;
-        };
-        drop(dirty);
-        self.retired(guard, previous)
+            dirty.find(hash, key).map(|entry| (entry, true))
+        }
     }
 
     #[inline]
@@ -699,45 +779,72 @@ where
     fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
         let hash = self.hash(&key);
         let mut new = Owned::<V, R>::new(value);
-        let read = self.read(guard);
-        if let Some(entry) = read.find(hash, &key) {
-            // SAFETY: found in read under `guard`.
-            match unsafe { entry.get() }.try_load_or_store(new) {
+        loop {
+            let read = self.read(guard);
+            if let Some(entry) = read.find(hash, &key) {
+                // SAFETY: found in read under `guard`.
+                match unsafe { entry.get() }.try_load_or_store(new) {
+                    LoadOrStore::Loaded(actual, _unused) => return (actual, true),
+                    LoadOrStore::Stored(actual) => return (actual, false),
+                    LoadOrStore::Expunged(back) => new = back,
+                    LoadOrStore::Reserved(back) => {
+                        new = back;
+                        self.wait_reserved(guard, entry);
+                        continue;
+                    }
+                }
+            }
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(guard);
+            let Some((entry, dirty_only)) =
+                self.entry_for_write_locked(&mut dirty, read, hash, &key, &locked)
+            else {
+                let entry = Entry::boxed(hash, key, new);
+                // SAFETY: just created; alive while linked.
+                let actual = unsafe { entry.get() }
+                    .load()
+                    .expect("a new entry is present");
+                self.insert_new_locked(&mut dirty, read, entry, &locked);
+                return (actual, false);
+            };
+            // SAFETY: found under `guard` and the lock.
+            let outcome = unsafe { entry.get() }.try_load_or_store(new);
+            if dirty_only {
+                self.miss_locked(&mut dirty, guard, &locked);
+            }
+            drop(dirty);
+            match outcome {
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
                 LoadOrStore::Stored(actual) => return (actual, false),
-                LoadOrStore::Expunged(back) => new = back,
+                LoadOrStore::Reserved(back) => {
+                    new = back;
+                    self.wait_reserved(guard, entry);
+                }
+                LoadOrStore::Expunged(_) => {
+                    unreachable!("only lock holders expunge, and we held it after unexpunging")
+                }
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(guard);
-        let outcome = if let Some(entry) = read.find(hash, &key) {
-            // SAFETY: found in read under `guard`.
-            let e = unsafe { entry.get() };
-            if e.unexpunge_locked(&locked) {
-                dirty.insert(entry);
-                dirty.stats.unexpunged += 1;
-            }
-            e.try_load_or_store(new)
-        } else if let Some(entry) = dirty.find(hash, &key) {
-            // SAFETY: found in dirty under the lock.
-            let outcome = unsafe { entry.get() }.try_load_or_store(new);
-            self.miss_locked(&mut dirty, guard, &locked);
-            outcome
-        } else {
-            let entry = Entry::boxed(hash, key, new);
-            // SAFETY: just created; alive while linked.
-            let actual = unsafe { entry.get() }
-                .load()
-                .expect("a new entry is present");
-            self.insert_new_locked(&mut dirty, read, entry, &locked);
-            return (actual, false);
-        };
-        drop(dirty);
-        match outcome {
-            LoadOrStore::Loaded(actual, _unused) => (actual, true),
-            LoadOrStore::Stored(actual) => (actual, false),
-            LoadOrStore::Expunged(_) => unreachable!("only lock holders expunge, and we hold it"),
+    }
+
+    /// Blocks until no thread holds a reservation on `entry`.
+    #[cold]
+    fn wait_reserved(&self, guard: &R::Guard<'_>, entry: EntryPtr<K, V, R>) {
+        let _ = guard;
+        // SAFETY: the caller found `entry` under `guard`, which it still holds.
+        let entry = unsafe { entry.get() };
+        let mut waiting = self.reservations.lock.lock();
+        // The reserving thread changes the state before taking this lock to notify, so a
+        // reservation seen here, under the lock, is always followed by a notification.
+        while entry.is_reserved() {
+            waiting = self.reservations.ended.wait(waiting);
         }
+    }
+
+    /// Wakes the threads waiting for a reservation to end.
+    fn notify_reserved(&self) {
+        let _waiting = self.reservations.lock.lock();
+        self.reservations.ended.notify_all();
     }
 
     /// Locates `key`'s entry as Go's `LoadAndDelete` and `CompareAndDelete` do: read first, then
@@ -935,23 +1042,7 @@ where
         F: FnMut(&K, &V) -> bool,
     {
         let guard = self.reclaim.pin();
-        let mut read = self.read(&guard);
-        if read.amended() {
-            let (mut dirty, locked) = self.lock();
-            read = self.read(&guard);
-            if read.amended() {
-                self.promote_locked(&mut dirty, &guard, &locked);
-                read = self.read(&guard);
-            }
-        }
-        for &entry in read.table.iter() {
-            // SAFETY: linked from a read table loaded under `guard`.
-            let entry = unsafe { entry.get() };
-            let Some(value) =
-                Entry::<K, V, R>::present(entry.slot().load(Acquire))
-            else {
-                continue;
-            };
+        for (entry, value) in self.present_entries(&guard) {
             // SAFETY: the value was read under `guard`.
             if !f(&entry.key, unsafe { value.as_ref() }) {
                 break;
@@ -987,29 +1078,6 @@ where
         }
         let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
         self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
-    }
-
-    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).
-    fn unlink_all_locked(
-        dirty: &mut Dirty<K, V, R>,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> Vec<EntryPtr<K, V, R>> {
-        dirty.misses = 0;
-        dirty.graveyard.clear();
-        match dirty.table.take() {
-            None => read.table.iter().copied().collect(),
-            Some(table) => {
-                let mut dead: Vec<_> = table.into_iter().collect();
-                // SAFETY: linked from the current read table, which the lock keeps published.
-                dead.extend(
-                    read.table
-                        .iter()
-                        .filter(|e| unsafe { e.get() }.is_expunged(locked)),
-                );
-                dead
-            }
-        }
     }
 
     /// The number of keys with a value. O(n); exact when no write runs concurrently.
@@ -1123,30 +1191,12 @@ where
 
 impl<K, V, R: Reclaim, S> Drop for SyncMap<K, V, R, S> {
     fn drop(&mut self) {
-        let dirty = self.dirty.get_mut();
-        let read_ptr = *self.read.get_mut();
-        // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
-        let read = unsafe { Box::from_raw(read_ptr) };
-        // SAFETY: exclusive access stands in for the lock.
-        let locked = unsafe { Locked::new() };
-        let entries = match dirty.table.take() {
-            None => read.table.iter().copied().collect::<Vec<_>>(),
-            Some(table) => {
-                let mut all: Vec<_> = table.into_iter().collect();
-                // SAFETY: linked from read; exclusive access.
-                all.extend(
-                    read.table
-                        .iter()
-                        .filter(|e| unsafe { e.get() }.is_expunged(&locked)),
-                );
-                all
-            }
-        };
-        drop(read);
-        for entry in entries {
+        for entry in self.take_entries() {
             // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
             unsafe { Entry::reclaim(entry.as_non_null()) }
         }
+        // SAFETY: `take_entries` left an empty, unshared read table in place.
+        drop(unsafe { Box::from_raw(self.read.load(Relaxed)) });
     }
 }
 

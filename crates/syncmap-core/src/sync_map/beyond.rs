@@ -1,0 +1,423 @@
+//! Beyond Go's API: compute-once insertion, in-place update, owned reads and `retain`.
+
+use core::{borrow::Borrow, hash::BuildHasher, hash::Hash, ptr::NonNull};
+
+use super::SyncMap;
+use crate::{
+    entry::{Entry, EntryPtr, Owned, Reserve},
+    reclaim::Reclaim,
+};
+
+/// Ends a reservation if the closure computing its value unwinds: the entry goes back to
+/// *deleted* and the waiting writers are woken, so nothing is inserted and nobody hangs.
+struct CancelOnUnwind<'a, K, V, R: Reclaim, S> {
+    map: &'a SyncMap<K, V, R, S>,
+    entry: &'a Entry<K, V, R>,
+}
+
+impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
+    fn drop(&mut self) {
+        self.entry.cancel_reserved();
+        let _waiting = self.map.reservations.lock.lock();
+        self.map.reservations.ended.notify_all();
+    }
+}
+
+impl<K, V, R, S> SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Returns `key`'s value if present (`true`); otherwise computes it with `f`, stores it and
+    /// returns it (`false`).
+    ///
+    /// `f` runs at most once per insertion of the key, even when many threads race to insert
+    /// the same absent key: one of them *reserves* the key and runs its `f`; the others wait for
+    /// the result and return it with `true`. No map-wide lock is held while `f` runs, so other
+    /// keys are loaded and stored meanwhile; loads of this key see it absent until `f` returns.
+    /// Stores, swaps and load-or-stores of this key wait for `f` to finish.
+    ///
+    /// If `f` panics, nothing is inserted, the waiting threads wake up (one of them then runs
+    /// its own closure), and the panic propagates to the caller.
+    ///
+    /// `f` must not store, swap or load-or-store the same key on this map: it would wait for
+    /// itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{sync::atomic::{AtomicUsize, Ordering}, thread};
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, String, DeferToDrop> = SyncMap::new();
+    /// let calls = AtomicUsize::new(0);
+    /// thread::scope(|s| {
+    ///     for _ in 0..8 {
+    ///         s.spawn(|| {
+    ///             let (value, _loaded) = map.load_or_store_with("config", || {
+    ///                 calls.fetch_add(1, Ordering::SeqCst);
+    ///                 "expensive".to_string()
+    ///             });
+    ///             assert_eq!(value.as_str(), "expensive");
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(calls.load(Ordering::SeqCst), 1);
+    /// ```
+    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)
+    where
+        F: FnOnce() -> V,
+    {
+        let hash = self.hash(&key);
+        let guard = self.reclaim.pin();
+        let mut key = Some(key);
+        let entry = loop {
+            let k = key
+                .as_ref()
+                .expect("the key is kept until a new entry takes it");
+            let read = self.read(&guard);
+            if let Some(entry) = read.find(hash, k) {
+                // SAFETY: found in read under `guard`.
+                match unsafe { entry.get() }.try_reserve() {
+                    Reserve::Loaded(actual) => {
+                        // SAFETY: read under `guard`.
+                        return (unsafe { R::make_ref(guard, actual) }, true);
+                    }
+                    Reserve::Reserved => break entry,
+                    Reserve::Busy => {
+                        self.wait_reserved(&guard, entry);
+                        continue;
+                    }
+                    Reserve::Expunged => {}
+                }
+            }
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(&guard);
+            let Some((entry, dirty_only)) =
+                self.entry_for_write_locked(&mut dirty, read, hash, k, &locked)
+            else {
+                let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
+                self.insert_new_locked(&mut dirty, read, entry, &locked);
+                break entry;
+            };
+            // SAFETY: found under `guard` and the lock.
+            let found = unsafe { entry.get() }.try_reserve();
+            if dirty_only {
+                self.miss_locked(&mut dirty, &guard, &locked);
+            }
+            drop(dirty);
+            match found {
+                Reserve::Loaded(actual) => {
+                    // SAFETY: read under `guard`.
+                    return (unsafe { R::make_ref(guard, actual) }, true);
+                }
+                Reserve::Reserved => break entry,
+                Reserve::Busy => self.wait_reserved(&guard, entry),
+                Reserve::Expunged => unreachable!("unexpunged under the lock"),
+            }
+        };
+        let value = self.compute_reserved(entry, f);
+        // SAFETY: published into an entry found under `guard`.
+        (unsafe { R::make_ref(guard, value) }, false)
+    }
+
+    /// Runs `f` for a reservation this thread holds on `entry`, publishes the result and wakes
+    /// the waiters; cancels the reservation if `f` unwinds.
+    fn compute_reserved<F>(&self, entry: EntryPtr<K, V, R>, f: F) -> NonNull<V>
+    where
+        F: FnOnce() -> V,
+    {
+        // SAFETY: the caller reserved `entry` under a guard it still holds.
+        let entry = unsafe { entry.get() };
+        let cancel = CancelOnUnwind { map: self, entry };
+        let value = Owned::<V, R>::new(f());
+        core::mem::forget(cancel);
+        let value = entry.publish_reserved(value);
+        self.notify_reserved();
+        value
+    }
+
+    /// Replaces `key`'s value with `f(&current)` and returns the stored value, or returns
+    /// `None` (without calling `f`) if the key is absent.
+    ///
+    /// Lock-free for keys in the read table: a compare-and-swap loop, so `f` may run more than
+    /// once when other threads update the key at the same time, and must not have side effects
+    /// that matter. It never overwrites a concurrent update: each result is computed from the
+    /// value it replaces.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::thread;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let hits: SyncMap<&str, u64, DeferToDrop> = SyncMap::new();
+    /// hits.store("/", 0);
+    /// thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             for _ in 0..100 {
+    ///                 hits.update("/", |n| n + 1);
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(*hits.load("/").unwrap(), 400);
+    /// assert!(hits.update("/missing", |n| n + 1).is_none());
+    /// ```
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&V) -> V,
+    {
+        let hash = self.hash(key);
+        let guard = self.reclaim.pin();
+        let entry = self.locate(&guard, hash, key, false)?;
+        // SAFETY: located under `guard`.
+        let (replaced, stored) = unsafe { entry.get().try_update(f) }?;
+        self.retire_value(&guard, replaced);
+        // SAFETY: `stored` was published under `guard`.
+        Some(unsafe { R::make_ref(guard, stored) })
+    }
+
+    /// Returns a clone of `key`'s value: an owned copy that holds no guard, for any backend.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, Vec<u8>, DeferToDrop> = SyncMap::new();
+    /// map.store(1, vec![1, 2, 3]);
+    /// let owned: Vec<u8> = map.load_cloned(&1).unwrap();
+    /// assert_eq!(owned, [1, 2, 3]);
+    /// ```
+    pub fn load_cloned<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        let hash = self.hash(key);
+        let guard = self.reclaim.pin();
+        let value = self.load_ptr(&guard, hash, key)?;
+        // SAFETY: read under `guard`, which lives until the clone is made.
+        Some(unsafe { value.as_ref() }.clone())
+    }
+
+    /// Deletes every key for which `f` returns `false`.
+    ///
+    /// Visits keys as [`range`](Self::range) does. A key is deleted only if its value is still
+    /// the one `f` judged: a concurrent store of a new value wins over the deletion.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// map.retain(|_key, value| value % 2 == 0);
+    /// assert_eq!(map.len(), 5);
+    /// assert!(map.load(&3).is_none());
+    /// assert_eq!(map.load(&4).copied(), Some(4));
+    /// ```
+    pub fn retain<F>(&self, mut f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        let guard = self.reclaim.pin();
+        for (entry, value) in self.present_entries(&guard) {
+            // SAFETY: the value was read under `guard`.
+            if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
+                self.retire_value(&guard, value);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::{
+        panic::{AssertUnwindSafe, catch_unwind},
+        sync::{
+            Barrier,
+            atomic::{AtomicUsize, Ordering::SeqCst},
+            mpsc,
+        },
+        thread,
+        time::Duration,
+    };
+
+    use crate::{SyncMap, reclaim::DeferToDrop};
+
+    type Map = SyncMap<u64, u64, DeferToDrop>;
+
+    #[test]
+    fn compute_once_under_a_race_of_16_threads() {
+        for round in 0..50u64 {
+            let map = Map::new();
+            // Some rounds race on a key read already has (deleted), others on a new key.
+            if round % 2 == 0 {
+                map.store(round, 0);
+                map.range(|_, _| true);
+                map.delete(&round);
+            }
+            let calls = AtomicUsize::new(0);
+            let inserted = AtomicUsize::new(0);
+            let start = Barrier::new(16);
+            thread::scope(|s| {
+                for t in 0..16u64 {
+                    let (map, calls, inserted, start) = (&map, &calls, &inserted, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        let (value, loaded) = map.load_or_store_with(round, || {
+                            calls.fetch_add(1, SeqCst);
+                            thread::yield_now();
+                            1000 + t
+                        });
+                        if !loaded {
+                            inserted.fetch_add(1, SeqCst);
+                        }
+                        *value
+                    });
+                }
+            });
+            assert_eq!(calls.load(SeqCst), 1, "round {round}: f ran once");
+            assert_eq!(inserted.load(SeqCst), 1, "round {round}: one insertion");
+            let value = *map.load(&round).unwrap();
+            assert!((1000..1016).contains(&value));
+        }
+    }
+
+    #[test]
+    fn a_panicking_closure_inserts_nothing_and_releases_waiters() {
+        let map = Map::new();
+        let (entered_tx, entered_rx) = mpsc::channel();
+        thread::scope(|s| {
+            let first = s.spawn(|| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    map.load_or_store_with(7, || {
+                        entered_tx.send(()).unwrap();
+                        thread::sleep(Duration::from_millis(50));
+                        panic!("computation failed");
+                    })
+                }))
+                .is_err()
+            });
+            entered_rx.recv().unwrap();
+            assert!(map.load(&7).is_none(), "a reserved key reads as absent");
+            let second = s.spawn(|| {
+                let (value, loaded) = map.load_or_store_with(7, || 42);
+                (*value, loaded)
+            });
+            assert!(first.join().unwrap(), "the panic reached the caller");
+            assert_eq!(
+                second.join().unwrap(),
+                (42, false),
+                "the waiter computed its own"
+            );
+        });
+        assert_eq!(map.load(&7).copied(), Some(42));
+        assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn writers_of_a_reserved_key_wait_and_other_keys_proceed() {
+        let map = Map::new();
+        map.store(1, 1);
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let stored = AtomicUsize::new(0);
+        thread::scope(|s| {
+            let (map, entered_tx) = (&map, &entered_tx);
+            let computing = s.spawn(move || {
+                map.load_or_store_with(9, move || {
+                    entered_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    90
+                })
+                .1
+            });
+            entered_rx.recv().unwrap();
+            let writer = s.spawn(|| {
+                map.store(9, 99);
+                stored.fetch_add(1, SeqCst);
+            });
+            // Other keys, new and old, are neither blocked nor blocking.
+            for k in 100..200 {
+                map.store(k, k);
+            }
+            assert_eq!(map.load(&1).copied(), Some(1));
+            assert!(map.load(&9).is_none());
+            thread::sleep(Duration::from_millis(20));
+            assert_eq!(
+                stored.load(SeqCst),
+                0,
+                "the store waits for the reservation"
+            );
+            release_tx.send(()).unwrap();
+            assert!(!computing.join().unwrap(), "the reserving thread inserted");
+            writer.join().unwrap();
+        });
+        assert_eq!(
+            map.load(&9).copied(),
+            Some(99),
+            "the waiting store came after"
+        );
+        assert_eq!(map.len(), 102);
+    }
+
+    #[test]
+    fn update_is_atomic_and_skips_absent_keys() {
+        let map = Map::new();
+        let calls = AtomicUsize::new(0);
+        assert!(
+            map.update(&1, |v| {
+                calls.fetch_add(1, SeqCst);
+                v + 1
+            })
+            .is_none()
+        );
+        assert_eq!(calls.load(SeqCst), 0, "f is not called for an absent key");
+        map.store(1, 0);
+        thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        assert!(map.update(&1, |v| v + 1).is_some());
+                    }
+                });
+            }
+        });
+        assert_eq!(map.load(&1).copied(), Some(4000));
+    }
+
+    #[test]
+    fn retain_keeps_values_stored_after_the_judgement() {
+        let map = Map::new();
+        for k in 0..100 {
+            map.store(k, k);
+        }
+        map.retain(|k, _| {
+            if *k == 10 {
+                map.store(11, 1111); // replaced after nothing judged it yet: judged as stored
+                map.store(10, 1010); // replaced after being judged: the deletion must not win
+            }
+            *k >= 50 && *k != 10
+        });
+        assert_eq!(map.load(&10).copied(), Some(1010));
+        assert!(map.load(&49).is_none());
+        assert_eq!(map.load(&50).copied(), Some(50));
+        let mut keys: Vec<u64> = map.pin().keys().copied().collect();
+        keys.sort_unstable();
+        let mut expected: Vec<u64> = (50..100).collect();
+        expected.insert(0, 10);
+        if map.load(&11).is_some() {
+            expected.insert(1, 11);
+        }
+        assert_eq!(keys, expected);
+    }
+}
