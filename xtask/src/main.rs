@@ -52,15 +52,16 @@ fn ci(args: &[String]) -> Result<(), String> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
             ]),
         ),
-        Step::new("tests", cargo(["test", "--workspace"])),
+        Step::new("tests", cargo(["test", "--workspace", "--all-features"])),
         Step::new(
             "docs",
-            cargo(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+            cargo(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"),
         ),
     ];
     // Steps owned by other modules: the benchmark smoke run, loom and sanitizers.
