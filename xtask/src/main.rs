@@ -61,7 +61,8 @@ fn ci(args: &[String]) -> Result<(), String> {
         Step::new("tests", cargo(["test", "--workspace", "--all-features"])),
         Step::new(
             "docs",
-            cargo(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"),
+            cargo(["doc", "--workspace", "--no-deps", "--all-features"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
         ),
     ];
     // Steps owned by other modules: the benchmark smoke run, loom and sanitizers.
