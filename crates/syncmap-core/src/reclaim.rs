@@ -13,8 +13,9 @@
 //! 2. Implement [`Reclaim`] for it, meeting the `# Safety` contract below.
 //! 3. Export `pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, MyReclaim, S>;`.
 //!
-//! A guard-based strategy uses [`Guarded`] as its [`Ref`](Reclaim::Ref); a reference-counted one
-//! overrides [`alloc`](Reclaim::alloc) and hands out owned handles (`syncmap-arcswap`).
+//! A guard-based strategy stores values in `Box`es and uses [`Guarded`] as its
+//! [`Ref`](Reclaim::Ref); a reference-counted one stores them in `Arc`s
+//! ([`Stored`](Reclaim::Stored)) and hands out owned clones (`syncmap-arcswap`).
 //!
 //! [`DeferToDrop`] is the smallest sound strategy: it frees nothing until the map is dropped. It
 //! is the reference the conformance suite and the loom models run against.
@@ -82,8 +83,9 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     ///
     /// # Safety
     ///
-    /// `ptr` must be unreachable for any thread that pins after this call, must not be retired
-    /// twice, and must be valid to reclaim on any thread (`T: Send`) at any later time.
+    /// `guard` came from `self.pin()` on this thread and is alive. `ptr` must be unreachable for
+    /// any thread that pins after this call, must not be retired twice, and must be valid to
+    /// reclaim on any thread (`T: Send`) at any later time.
     unsafe fn retire<T: Retire>(&self, guard: &Self::Guard<'_>, ptr: NonNull<T>);
 
     /// The smart pointer the map keeps each value in: `Box<T>` for guard-based strategies, whose
@@ -137,7 +139,8 @@ pub trait Retire: sealed::Sealed {
 }
 
 pub(crate) mod sealed {
-    /// Seals [`Retire`](super::Retire): the map decides what is retired and how it is freed.
+    /// Seals [`Retire`](super::Retire) (the map decides what is retired and how it is freed) and
+    /// [`StoredPtr`](super::StoredPtr) (`Box` and `Arc` only).
     pub trait Sealed {}
 }
 

@@ -145,8 +145,10 @@ unsafe impl Reclaim for SeizeReclaim {
             *guard.collector() == self.collector,
             "a guard of another map's collector"
         );
-        // SAFETY: `ptr` is unreachable for threads entering from now on, is retired once, and
-        // `reclaim::<T>` is valid for it at any later time on any thread (caller's contract).
+        // SAFETY: `guard` came from `self.pin()` (caller's contract, asserted above), so `ptr`
+        // joins this map's collector, whose guards are the map's readers; `ptr` is unreachable
+        // for threads entering from now on, is retired once, and `reclaim::<T>` is valid for it
+        // at any later time on any thread (caller's contract).
         unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
     }
 
