@@ -16,13 +16,19 @@ use syncmap_benches::{
     workloads::{self, Workload},
 };
 
+/// The shortest timed phase worth measuring (see `Grain::ops_for`).
+const MIN_PHASE: std::time::Duration = std::time::Duration::from_millis(3);
+
 /// One benchmark function: runs `n` operations on `threads` threads, returns the wall time.
 type Runner = Box<dyn Fn(usize, u64, &Grain) -> std::time::Duration>;
+
+/// The runners of one workload, by map name.
+type Runners = Vec<(&'static str, Runner)>;
 
 /// Collects the runners of one workload, one per map that runs it.
 struct Collect {
     workload: Workload,
-    runners: Vec<(&'static str, Runner)>,
+    runners: Runners,
 }
 
 impl Visitor for Collect {
@@ -58,7 +64,7 @@ fn main() {
         .without_plots()
         .configure_from_args();
 
-    let plan: Vec<(Workload, Vec<usize>, Vec<(&'static str, Runner)>)> = Workload::ALL
+    let plan: Vec<(Workload, Vec<usize>, Runners)> = Workload::ALL
         .into_iter()
         .map(|workload| {
             let mut collect = Collect {
@@ -114,7 +120,11 @@ fn main() {
                 }
                 let grain = Grain::default();
                 group.bench_function(BenchmarkId::new(*name, t), |b| {
-                    b.iter_custom(|n| runner(t, n, &grain));
+                    b.iter_custom(|n| {
+                        // Run at least ~3 ms of operations; report the time of `n` of them.
+                        let ops = grain.ops_for(n, MIN_PHASE);
+                        runner(t, ops, &grain).mul_f64(n as f64 / ops as f64)
+                    });
                 });
             }
         }

@@ -71,9 +71,9 @@ impl Config {
     /// Criterion's timing settings: (warm-up, measurement, samples).
     pub fn timing(&self) -> (Duration, Duration, usize) {
         if self.quick {
-            (Duration::from_millis(60), Duration::from_millis(200), 10)
+            (Duration::from_millis(40), Duration::from_millis(150), 10)
         } else {
-            (Duration::from_millis(300), Duration::from_millis(1200), 15)
+            (Duration::from_millis(200), Duration::from_millis(1000), 15)
         }
     }
 }

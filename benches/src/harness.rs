@@ -43,6 +43,7 @@ impl<M: ReadMap> std::fmt::Debug for Pb<'_, M> {
 impl<'m, M: ReadMap> Pb<'m, M> {
     /// Go's `PB.Next`: whether there is one more operation to do.
     #[inline]
+    #[allow(clippy::should_implement_trait)] // Go's name; `while pb.next()` reads as Go's loop.
     pub fn next(&mut self) -> bool {
         if self.cache == 0 {
             let n = self.global.fetch_add(self.grain, Ordering::Relaxed) + self.grain;
@@ -91,6 +92,21 @@ impl Grain {
         grain.clamp(1, 10_000)
     }
 
+    /// How many operations to run when criterion asks for `n`: at least enough for the timed
+    /// phase to last `min` at the previous run's rate (Go ramps `b.N` until a run lasts
+    /// `-benchtime` for the same reason: a short phase measures thread wake-up, not the map).
+    /// The caller scales the time back to `n` operations.
+    pub fn ops_for(&self, n: u64, min: Duration) -> u64 {
+        match self.previous.get() {
+            Some((prev_n, prev_d)) if prev_n > 0 && !prev_d.is_zero() => {
+                let per_op = prev_d.as_nanos() as f64 / prev_n as f64;
+                let needed = (min.as_nanos() as f64 / per_op).ceil() as u64;
+                n.max(needed.min(50_000_000))
+            }
+            _ => n,
+        }
+    }
+
     /// Remembers a run's size and time.
     pub fn record(&self, n: u64, d: Duration) {
         self.previous.set(Some((n, d)));
@@ -121,19 +137,25 @@ where
                         reader: (!M::PINNED).then(|| map.reader()),
                     };
                     start.wait();
+                    let began = Instant::now();
                     per_g(&mut pb, id as u64 * n, map);
-                    Instant::now()
+                    (began, Instant::now())
                 })
             })
             .collect();
         start.wait();
-        let started = Instant::now();
-        let finished = workers
+        // The phase runs from the first worker's start to the last one's end (taken by the
+        // workers: on a loaded machine this thread may not run again until they are done).
+        let spans: Vec<(Instant, Instant)> = workers
             .into_iter()
-            .map(|w| w.join().expect("a worker panicked"));
-        finished
-            .max()
-            .map_or(Duration::ZERO, |end| end.saturating_duration_since(started))
+            .map(|w| w.join().expect("a worker panicked"))
+            .collect();
+        let began = spans.iter().map(|s| s.0).min();
+        let ended = spans.iter().map(|s| s.1).max();
+        match (began, ended) {
+            (Some(b), Some(e)) => (e - b).max(Duration::from_nanos(1)),
+            _ => Duration::from_nanos(1),
+        }
     });
     grain.record(n, elapsed);
     elapsed

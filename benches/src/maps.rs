@@ -142,11 +142,10 @@ pub fn for_each_map(v: &mut impl Visitor) {
     // syncmap backends: per-call `load` and the pinned view.
     v.map::<Syncmap<syncmap_epoch::EpochReclaim>>("epoch");
     v.map::<PinnedSyncmap<syncmap_epoch::EpochReclaim>>("epoch-pinned");
-    // seize backend (issue 3): not on main yet. When it lands, add:
-    // v.map::<Syncmap<syncmap_epoch::seize::SeizeReclaim>>("seize");
-    // v.map::<PinnedSyncmap<syncmap_epoch::seize::SeizeReclaim>>("seize-pinned");
-    // arc-swap backend (issue 3): not on main yet. When it lands, add:
-    // v.map::<Syncmap<syncmap_arcswap::ArcSwapReclaim>>("arcswap");
+    v.map::<Syncmap<syncmap_epoch::seize::SeizeReclaim>>("seize");
+    v.map::<PinnedSyncmap<syncmap_epoch::seize::SeizeReclaim>>("seize-pinned");
+    v.map::<Syncmap<syncmap_arcswap::ArcSwapReclaim>>("arcswap");
+    v.map::<PinnedSyncmap<syncmap_arcswap::ArcSwapReclaim>>("arcswap-pinned");
     // The peers a user would pick instead.
     v.map::<RwLockMap>("rwlock");
     v.map::<MutexMap>("mutex");

@@ -1,3 +1,584 @@
-//! Writes the benchmark report (to come).
+//! `bench-report <report dir> <criterion dir>`: turns one run of `cargo xtask bench` into
+//! `report.md` and SVG plots in the report dir.
+//!
+//! Inputs, all written during the run (`cargo xtask bench` does this):
+//! * `<report dir>/run.tsv`: `key\tvalue` lines: `started` (Unix seconds), `mode`, and machine facts;
+//! * `<criterion dir>/<workload>/<map>/<threads>/new/estimates.json`: criterion's estimates,
+//!   used only if written after `started` (older ones belong to earlier runs);
+//! * `<report dir>/go-*.txt`: the output of Go's own `go test -bench`, first line `# <go version>`;
+//! * `<report dir>/memory.tsv` and `<report dir>/go-*-memory.txt`: bytes per entry.
+//!
+//! Every figure is criterion's median of ns/op (Go's: its single ns/op figure). Each table row
+//! gives the ratio of each cell to the fastest cell of the row.
 
-fn main() {}
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use plotters::{coord::ranged1d::SegmentValue, prelude::*};
+use syncmap_benches::{
+    maps::{BenchMap, ReadMap, Visitor, for_each_map},
+    workloads::Workload,
+};
+
+/// ns/op by (workload, column, threads).
+type Results = BTreeMap<(String, String, usize), f64>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [report_dir, criterion_dir] = [0, 1].map(|i| {
+        PathBuf::from(args.get(i).unwrap_or_else(|| {
+            eprintln!("usage: bench-report <report dir> <criterion dir>");
+            std::process::exit(2)
+        }))
+    });
+    let run = read_run(&report_dir);
+    let started = run
+        .get("started")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(UNIX_EPOCH, |s| UNIX_EPOCH + Duration::from_secs(s));
+
+    let mut results = Results::new();
+    let mut columns: Vec<String> = Vec::new();
+    let mut go_notes = Vec::new();
+    for (column, note) in read_go(&report_dir, &mut results) {
+        columns.push(column);
+        go_notes.push(note);
+    }
+    let rust_columns = rust_columns();
+    read_criterion(&criterion_dir, started, &rust_columns, &mut results);
+    columns.extend(rust_columns);
+    // Keep the columns that have at least one figure.
+    columns.retain(|c| results.keys().any(|(_, col, _)| col == c));
+
+    let threads: Vec<usize> = {
+        let mut t: Vec<usize> = results
+            .keys()
+            .filter(|(w, _, _)| w != "ReadMostly")
+            .map(|k| k.2)
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+
+    let mut md = String::new();
+    writeln!(md, "# syncmap benchmark report\n").unwrap();
+    for (key, value) in &run {
+        if key != "started" {
+            writeln!(md, "- {key}: {value}").unwrap();
+        }
+    }
+    for note in &go_notes {
+        writeln!(md, "- {note}").unwrap();
+    }
+    writeln!(
+        md,
+        "\nns/op (lower is better): criterion's median for the Rust maps, Go's own figure for Go. \
+         Each cell also gives its ratio to the fastest cell of its row (**bold**). Every Rust map \
+         hashes with foldhash (`foldhash::fast::RandomState`). `-` = not run (a pinned view only \
+         differs on the read path; hashbrown is unsynchronized, so it only runs the read-only \
+         workloads; Go skips its copy-on-write map where it is quadratic; Go 1.19 has only 12 of \
+         the 24 benchmarks).\n"
+    )
+    .unwrap();
+    for &t in &threads {
+        writeln!(md, "## {t} thread{}\n", if t == 1 { "" } else { "s" }).unwrap();
+        md.push_str(&table(&results, &columns, t));
+        md.push('\n');
+    }
+    writeln!(
+        md,
+        "† Go 1.19's `LoadAndDeleteCollision` only deletes (`m.LoadAndDelete(0)`): after the \
+         first call every call misses. Go 1.20 added `Store(0, 0)` after a successful delete; the \
+         port follows the current file, so that cell is not comparable.\n"
+    )
+    .unwrap();
+
+    // ReadMostly scaling.
+    let scaling = scaling_table(&results, &columns);
+    if !scaling.is_empty() {
+        writeln!(md, "## ReadMostly: thread scaling\n\n{scaling}").unwrap();
+        writeln!(md, "![ReadMostly scaling](bench-ReadMostly-scaling.svg)\n").unwrap();
+        plot_scaling(
+            &report_dir.join("bench-ReadMostly-scaling.svg"),
+            &results,
+            &columns,
+        );
+    }
+
+    // Memory.
+    let memory = memory_table(&report_dir);
+    if !memory.is_empty() {
+        writeln!(md, "## Memory: heap bytes per entry\n\n{memory}").unwrap();
+    }
+
+    writeln!(md, "## Plots\n").unwrap();
+    for w in Workload::ALL {
+        let name = w.name();
+        let file = format!("bench-{name}.svg");
+        if plot_workload(&report_dir.join(&file), name, &results, &columns, &threads) {
+            writeln!(md, "![{name}]({file})").unwrap();
+        }
+    }
+
+    fs::write(report_dir.join("report.md"), md).expect("write report.md");
+    println!("{}", report_dir.join("report.md").display());
+}
+
+/// The run's facts, in file order.
+fn read_run(dir: &Path) -> Vec<(String, String)> {
+    let text = fs::read_to_string(dir.join("run.tsv")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Lookup in the run facts.
+trait Get {
+    fn get(&self, key: &str) -> Option<&String>;
+}
+
+impl Get for Vec<(String, String)> {
+    fn get(&self, key: &str) -> Option<&String> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+/// The Rust column names, in `for_each_map` order.
+fn rust_columns() -> Vec<String> {
+    struct Names(Vec<String>);
+    impl Visitor for Names {
+        fn map<M: BenchMap>(&mut self, name: &'static str) {
+            self.0.push(name.to_string());
+        }
+        fn read_only<M: ReadMap>(&mut self, name: &'static str) {
+            self.0.push(name.to_string());
+        }
+    }
+    let mut names = Names(Vec::new());
+    for_each_map(&mut names);
+    names.0
+}
+
+/// Reads criterion's medians written since `started`.
+fn read_criterion(dir: &Path, started: SystemTime, columns: &[String], out: &mut Results) {
+    for w in Workload::ALL {
+        for column in columns {
+            let Ok(entries) = fs::read_dir(dir.join(w.name()).join(column)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(threads) = entry.file_name().to_string_lossy().parse::<usize>() else {
+                    continue;
+                };
+                let path = entry.path().join("new").join("estimates.json");
+                let fresh = fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= started);
+                if !fresh {
+                    continue;
+                }
+                if let Some(median) = fs::read_to_string(&path).ok().and_then(|s| median(&s)) {
+                    out.insert((w.name().to_string(), column.clone(), threads), median);
+                }
+            }
+        }
+    }
+}
+
+/// `median.point_estimate` of criterion's `estimates.json`.
+fn median(json: &str) -> Option<f64> {
+    let rest = &json[json.find("\"median\":{")?..];
+    let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = rest.find([',', '}'])?;
+    rest[..end].trim().parse().ok()
+}
+
+/// Reads every `go-*.txt` (not `-memory`); returns (column, note) per Go toolchain.
+fn read_go(dir: &Path, out: &mut Results) -> Vec<(String, String)> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            name.starts_with("go-") && name.ends_with(".txt") && !name.contains("memory")
+        })
+        .collect();
+    files.sort();
+    let mut columns = Vec::new();
+    for file in files {
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        let version = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .unwrap_or("go ?")
+            .to_string();
+        // `go version go1.19.8 linux/amd64` -> `Go 1.19.8`
+        let short = version
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("go1"))
+            .map_or_else(|| "Go".to_string(), |v| format!("Go 1{v}"));
+        let column = format!("{short} sync.Map");
+        let mut any = false;
+        for line in text.lines() {
+            if let Some((workload, threads, ns)) = parse_go_line(line) {
+                out.insert((workload, column.clone(), threads), ns);
+                any = true;
+            }
+        }
+        if any {
+            columns.push((
+                column,
+                format!("Go column: `{version}`, its own `go test -bench` of package `sync`"),
+            ));
+        }
+    }
+    columns
+}
+
+/// `BenchmarkMapLoadMostlyHits/*sync.Map-2   1000000   22.2 ns/op` -> (workload, 2, 22.2).
+fn parse_go_line(line: &str) -> Option<(String, usize, f64)> {
+    let mut fields = line.split_whitespace();
+    let name = fields.next()?.strip_prefix("Benchmark")?;
+    let (bench, rest) = name.split_once("/*sync.Map")?;
+    let threads = rest.strip_prefix('-').map_or(Some(1), |t| t.parse().ok())?;
+    let workload = Workload::from_name(bench)
+        .or_else(|| bench.strip_prefix("Map").and_then(Workload::from_name))?;
+    let _iterations = fields.next()?;
+    let ns: f64 = fields.next()?.parse().ok()?;
+    (fields.next()? == "ns/op").then(|| (workload.name().to_string(), threads, ns))
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 100.0 {
+        format!("{ns:.0}")
+    } else if ns >= 10.0 {
+        format!("{ns:.1}")
+    } else {
+        format!("{ns:.2}")
+    }
+}
+
+/// One markdown table: rows = workloads, columns = maps, at `threads` threads.
+fn table(results: &Results, columns: &[String], threads: usize) -> String {
+    let mut md = String::from("| benchmark |");
+    for c in columns {
+        write!(md, " {c} |").unwrap();
+    }
+    md.push_str("\n|---|");
+    for _ in columns {
+        md.push_str("---:|");
+    }
+    md.push('\n');
+    for w in Workload::ALL {
+        let row: Vec<Option<f64>> = columns
+            .iter()
+            .map(|c| {
+                results
+                    .get(&(w.name().to_string(), c.clone(), threads))
+                    .copied()
+            })
+            .collect();
+        let Some(best) = row.iter().flatten().copied().reduce(f64::min) else {
+            continue;
+        };
+        write!(md, "| {} |", w.name()).unwrap();
+        for (c, cell) in columns.iter().zip(&row) {
+            match cell {
+                Some(ns) => {
+                    let dagger =
+                        if w == Workload::LoadAndDeleteCollision && c.starts_with("Go 1.19") {
+                            "†"
+                        } else {
+                            ""
+                        };
+                    let text = format!("{}{dagger} ({:.1}×)", fmt_ns(*ns), ns / best);
+                    if *ns == best {
+                        write!(md, " **{text}** |").unwrap();
+                    } else {
+                        write!(md, " {text} |").unwrap();
+                    }
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// The ReadMostly figures at every thread count: rows = maps, columns = threads.
+fn scaling_table(results: &Results, columns: &[String]) -> String {
+    let mut threads: Vec<usize> = results
+        .keys()
+        .filter(|(w, _, _)| w == "ReadMostly")
+        .map(|k| k.2)
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    if threads.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("| map |");
+    for t in &threads {
+        write!(md, " {t} thr |").unwrap();
+    }
+    md.push_str("\n|---|");
+    for _ in &threads {
+        md.push_str("---:|");
+    }
+    md.push('\n');
+    for c in columns {
+        let cells: Vec<Option<f64>> = threads
+            .iter()
+            .map(|&t| {
+                results
+                    .get(&("ReadMostly".to_string(), c.clone(), t))
+                    .copied()
+            })
+            .collect();
+        if cells.iter().all(Option::is_none) {
+            continue;
+        }
+        write!(md, "| {c} |").unwrap();
+        for cell in cells {
+            match cell {
+                Some(ns) => write!(md, " {} |", fmt_ns(ns)).unwrap(),
+                None => md.push_str(" - |"),
+            }
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// The memory table from `memory.tsv` and `go-*-memory.txt`.
+fn memory_table(dir: &Path) -> String {
+    let mut rows = Vec::new();
+    let mut entries = String::from("?");
+    if let Ok(text) = fs::read_to_string(dir.join("memory.tsv")) {
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            match f.as_slice() {
+                ["# entries", n] => entries = (*n).to_string(),
+                ["memory", map, state, bytes] => rows.push((
+                    (*map).to_string(),
+                    (*state).to_string(),
+                    (*bytes).to_string(),
+                )),
+                _ => {}
+            }
+        }
+    }
+    let mut go_files: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-memory.txt"))
+        .collect();
+    go_files.sort();
+    for file in go_files {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let mut version = String::from("Go");
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("# ") {
+                version = v
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("go1"))
+                    .map_or_else(|| "Go".to_string(), |v| format!("Go 1{v} sync.Map"));
+            } else if let Some((state, bytes)) = line.split_once('\t') {
+                rows.push((version.clone(), state.to_string(), bytes.to_string()));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut md = format!(
+        "{entries} `u64 -> u64` entries inserted with `store`, bytes allocated and not yet freed \
+         (memory awaiting deferred reclamation counts) / entries. Go: `runtime.MemStats.HeapAlloc` \
+         after `runtime.GC()`, `uint64` keys and values boxed in `any` as `sync.Map` stores them.\n\n\
+         | map | state | bytes / entry |\n|---|---|---:|\n"
+    );
+    for (map, state, bytes) in rows {
+        writeln!(md, "| {map} | {state} | {bytes} |").unwrap();
+    }
+    md
+}
+
+const THREAD_COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// A horizontal bar chart of one workload: a group of bars (one per thread count) per map, on a
+/// log scale. Returns whether it drew anything.
+fn plot_workload(
+    path: &Path,
+    workload: &str,
+    results: &Results,
+    columns: &[String],
+    threads: &[usize],
+) -> bool {
+    let cols: Vec<&String> = columns
+        .iter()
+        .filter(|c| {
+            threads
+                .iter()
+                .any(|&t| results.contains_key(&(workload.to_string(), (*c).clone(), t)))
+        })
+        .collect();
+    if cols.is_empty() {
+        return false;
+    }
+    let values: Vec<f64> = cols
+        .iter()
+        .flat_map(|c| {
+            threads
+                .iter()
+                .filter_map(|&t| results.get(&(workload.to_string(), (*c).clone(), t)))
+        })
+        .copied()
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
+    let hi = values.iter().copied().fold(0.0, f64::max) * 2.0;
+    let per = threads.len() + 1;
+    let rows = cols.len() * per;
+    let height = 80 + rows as u32 * 9;
+    let root = SVGBackend::new(path, (760, height.max(240))).into_drawing_area();
+    root.fill(&WHITE).unwrap();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{workload}: ns/op (log scale, lower is better)"),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(150)
+        .build_cartesian_2d((lo..hi).log_scale(), (0..rows).into_segmented())
+        .unwrap();
+    let labels: Vec<String> = cols.iter().map(|c| (*c).clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(j) if j % per == threads.len() / 2 => {
+                labels.get(j / per).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        })
+        .x_desc("ns/op")
+        .draw()
+        .unwrap();
+    for (ti, &t) in threads.iter().enumerate() {
+        let color = THREAD_COLORS[ti % THREAD_COLORS.len()];
+        let bars = cols.iter().enumerate().filter_map(|(ci, c)| {
+            let ns = *results.get(&(workload.to_string(), (*c).clone(), t))?;
+            let row = ci * per + ti;
+            Some(Rectangle::new(
+                [
+                    (lo, SegmentValue::Exact(row)),
+                    (ns, SegmentValue::Exact(row + 1)),
+                ],
+                color.filled(),
+            ))
+        });
+        chart
+            .draw_series(bars)
+            .unwrap()
+            .label(format!("{t} thread{}", if t == 1 { "" } else { "s" }))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .unwrap();
+    root.present().unwrap();
+    true
+}
+
+/// ReadMostly ns/op against threads, one line per map (log scale).
+fn plot_scaling(path: &Path, results: &Results, columns: &[String]) {
+    let series: Vec<(&String, Vec<(f64, f64)>)> = columns
+        .iter()
+        .map(|c| {
+            let points = results
+                .iter()
+                .filter(|((w, col, _), _)| w == "ReadMostly" && col == c)
+                .map(|((_, _, t), ns)| (*t as f64, *ns))
+                .collect::<Vec<_>>();
+            (c, points)
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    let all = series.iter().flat_map(|(_, p)| p.iter());
+    let (mut lo, mut hi, mut tmax) = (f64::INFINITY, 0.0f64, 1.0f64);
+    for &(t, ns) in all {
+        lo = lo.min(ns);
+        hi = hi.max(ns);
+        tmax = tmax.max(t);
+    }
+    let root = SVGBackend::new(path, (760, 460)).into_drawing_area();
+    root.fill(&WHITE).unwrap();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "ReadMostly: ns/op by threads (2 cores; log scale)",
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.5..tmax + 0.5, (lo / 1.5..hi * 1.5).log_scale())
+        .unwrap();
+    chart
+        .configure_mesh()
+        .x_desc("threads")
+        .y_desc("ns/op")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()
+        .unwrap();
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .unwrap()
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .unwrap();
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .unwrap();
+    root.present().unwrap();
+}
