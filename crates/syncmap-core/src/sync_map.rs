@@ -227,6 +227,17 @@ impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
 ///
 /// Created by [`SyncMap::pin`]. While it lives, memory retired by any thread is kept, so hold it
 /// for a batch of reads, not forever.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+/// let pinned = map.pin();
+/// let (a, b) = (pinned.load("a").unwrap(), pinned.load("b").unwrap());
+/// assert_eq!(a + b, 3);
+/// ```
 pub struct Pinned<'m, K, V, R: Reclaim, S = RandomState> {
     map: &'m SyncMap<K, V, R, S>,
     guard: R::Guard<'m>,

@@ -70,6 +70,18 @@ where
 ///
 /// It has [`SyncMap::range`]'s guarantees: no key twice, every key present for the whole
 /// iteration, concurrent changes seen or not.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// let pinned = map.pin();
+/// for (key, value) in &pinned {
+///     assert_eq!((*key, *value), (1, 2));
+/// }
+/// ```
 pub struct Iter<'p, K, V, R: Reclaim> {
     inner: PresentEntries<'p, K, V, R>,
 }
@@ -94,6 +106,15 @@ impl<K, V, R: Reclaim> fmt::Debug for Iter<'_, K, V, R> {
 }
 
 /// An iterator over the keys of a pinned map, from [`Pinned::keys`].
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// assert_eq!(map.pin().keys().collect::<Vec<_>>(), [&1]);
+/// ```
 pub struct Keys<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
 
 impl<'p, K, V, R: Reclaim> Iterator for Keys<'p, K, V, R> {
@@ -114,6 +135,15 @@ impl<K, V, R: Reclaim> fmt::Debug for Keys<'_, K, V, R> {
 }
 
 /// An iterator over the values of a pinned map, from [`Pinned::values`].
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// assert_eq!(map.pin().values().collect::<Vec<_>>(), [&2]);
+/// ```
 pub struct Values<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
 
 impl<'p, K, V, R: Reclaim> Iterator for Values<'p, K, V, R> {
@@ -249,6 +279,16 @@ where
 ///
 /// Values come as the strategy's stored pointer (`Box<V>` or `Arc<V>`), because some backends
 /// hand out loaded values that may outlive the map, and an owned `V` cannot be taken from them.
+///
+/// # Examples
+///
+/// ```
+/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+///
+/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// let (key, value): (u8, Box<u8>) = map.into_iter().next().unwrap();
+/// assert_eq!((key, *value), (1, 2));
+/// ```
 pub struct IntoIter<K, V, R: Reclaim> {
     items: std::vec::IntoIter<(K, R::Stored<V>)>,
 }
