@@ -2,6 +2,8 @@
 //!
 //! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
 //! * `cargo xtask bench [--quick]`: the head-to-head comparison.
+//! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
+//! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
 
 mod bench;
 mod util;
@@ -15,7 +17,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci               fmt, clippy, tests (doc tests included) and docs, as CI runs them
-  bench [--quick]  the head-to-head benchmark comparison";
+  bench [--quick]  the head-to-head benchmark comparison
+  loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
+  asan             the map crates' tests under AddressSanitizer and LeakSanitizer";
 
 fn main() -> ExitCode {
     util::enter_project_root();
@@ -23,6 +27,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("loom") => verify::loom(&args[1..]),
+        Some("asan") => verify::asan(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
