@@ -5,17 +5,21 @@
 //! [`conformance_tests!`], that expands them into `#[test]` functions for one map type. A backend
 //! crate runs all of it with one line in `tests/conformance.rs`:
 //!
-//! ```ignore
+//! ```text
 //! syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
 //!     fn quiesce() { crossbeam_epoch::pin().flush(); }
 //! });
 //! ```
 //!
+//! A third party runs it on its own map the same way (see [`conformance_tests!`]); the map type
+//! needs [`ConcurrentMap`], `Default`, `Send`, `Sync` and [`Introspect`] (whose method has a
+//! default).
+//!
 //! # What it checks
 //!
 //! * [`model`]: long random operation sequences against a `HashMap` model (proptest, with
 //!   shrinking), sized so that promotions, dirty rebuilds, expunges and unexpunges all happen
-//!   (asserted through [`Introspect::stats`] when the map has statistics).
+//!   (asserted through [`Introspect::stats_if_any`] when the map has statistics).
 //! * [`go`]: Go's own `sync.Map` tests, re-expressed (`TestConcurrentRange`,
 //!   `TestMapRangeNestedCall`, `TestCompareAndSwap_NonExistingKey`, `TestConcurrentClear`), and
 //!   the concurrent tests of Go's `internal/sync/hashtriemap_test.go`.
@@ -125,15 +129,32 @@ pub trait Backend: 'static {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// // tests/conformance.rs of a backend crate:
+/// In `tests/conformance.rs` of a crate whose map frees memory only when dropped:
+///
+/// ```no_run
+/// syncmap_testsuite::conformance_tests!(
+///     defer_to_drop,
+///     <K, V> syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>,
+///     { const FREES_BEFORE_DROP: bool = false; }
+/// );
+/// # fn main() {}
+/// ```
+///
+/// For a backend with a global collector, `quiesce` helps it along (the epoch backend's line):
+///
+/// ```text
 /// syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
 ///     fn quiesce() { crossbeam_epoch::pin().flush(); }
 /// });
-/// // or, for a strategy that frees only on drop:
-/// syncmap_testsuite::conformance_tests!(defer_to_drop,
-///     <K, V> syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>,
-///     { const FREES_BEFORE_DROP: bool = false; });
+/// ```
+///
+/// A third party's own map (here the suite's reference map):
+///
+/// ```no_run
+/// use syncmap_testsuite::reference::RwLockMap;
+///
+/// syncmap_testsuite::conformance_tests!(rwlock_map, <K, V> RwLockMap<K, V>);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {

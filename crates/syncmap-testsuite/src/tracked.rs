@@ -107,7 +107,9 @@ impl Tracker {
 ///
 /// let tracker = Tracker::new();
 /// let trap = tracker.make_trapped(1, PANIC_ON_HASH);
-/// let hashed = std::panic::catch_unwind(|| std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), &trap));
+/// let hashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+///     std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), &trap)
+/// }));
 /// assert!(hashed.is_err());
 /// assert_eq!(trap, tracker.make(1));
 /// ```

@@ -206,8 +206,11 @@ fn fails(check: fn()) -> bool {
     catch_unwind(AssertUnwindSafe(check)).is_err()
 }
 
+/// A check by name, instantiated for the wrong map and for the control.
+type Check = (&'static str, fn(), fn());
+
 /// Asserts that every check in `checks` rejects the bug, and accepts the control.
-fn assert_rejected<const BUG: u8>(checks: &[(&str, fn(), fn())]) {
+fn assert_rejected<const BUG: u8>(checks: &[Check]) {
     for &(name, wrong, control) in checks {
         assert!(!fails(control), "{name} rejects the correct control map");
         assert!(fails(wrong), "{name} accepts the wrong map (bug {BUG})");
