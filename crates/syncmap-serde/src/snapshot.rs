@@ -87,7 +87,8 @@ impl<K, V> Snapshot<K, V> {
         K: Clone,
         V: Clone,
     {
-        let mut entries = Vec::with_capacity(map.len());
+        // No `map.len()`, not even as a capacity hint: it is a separate pass over the map.
+        let mut entries = Vec::new();
         map.range(|key, value| {
             entries.push((key.clone(), value.clone()));
             true
