@@ -55,9 +55,10 @@ use crate::{
 /// 4. A key has at most one entry across both tables.
 ///
 /// Entry lifetime follows from these: an entry dies when it leaves both tables, which happens
-/// only (a) at promotion, to read entries still expunged (the graveyard), (b) when a key only
-/// dirty has is deleted, (c) at `clear`, and (d) when the map is dropped. In (a)–(c) the entry is
-/// retired through `R` with the old read table, so readers still inside it stay safe.
+/// only (a) at promotion, to read entries still expunged (the graveyard), (b) at `clear`, and
+/// (c) when the map is dropped. Deleting a key never unlinks its entry (see `find_slow`). In (a)
+/// and (b) the entry is retired through `R` with the old read table, so readers still inside it
+/// stay safe.
 ///
 /// # Consistency
 ///
@@ -184,20 +185,6 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             .as_mut()
             .expect("dirty exists when an entry is linked into it")
             .insert_unique(hash, entry, entry_hash);
-    }
-
-    /// Unlinks `key`'s entry from dirty.
-    fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let table = self.table.as_mut()?;
-        let found = table.find_entry(hash, |e| {
-            // SAFETY: entries linked from dirty are alive while the lock is held.
-            unsafe { e.get() }.matches(hash, key)
-        });
-        found.ok().map(|occupied| occupied.remove().0)
     }
 }
 
@@ -516,7 +503,7 @@ where
                 entry
             }
             None if !read.amended() => return None,
-            None => self.find_slow(guard, hash, key, false)?,
+            None => self.find_slow(guard, hash, key)?,
         };
         // SAFETY: found in a table under `guard`.
         let entry = unsafe { entry.get() };
@@ -525,15 +512,15 @@ where
 
     /// The locked half of Go's `Load`, `LoadAndDelete` and `CompareAndDelete`: re-checks read
     /// (dirty may have been promoted while we waited), then looks in dirty and counts a miss.
-    /// With `unlink`, a key found only in dirty is removed from it and its entry retired.
+    ///
+    /// Unlike Go's `LoadAndDelete`, deleting never unlinks a key that only dirty has: the entry
+    /// stays in dirty as *deleted* (as Go's `CompareAndDelete` leaves it), and the rebuild after
+    /// the next promotion expunges it if it is still deleted then. A delete-then-store cycle on
+    /// a key thus reuses its entry (lock-free once promoted) instead of allocating a new entry,
+    /// re-promoting and rebuilding dirty on every cycle; memory held by deleted entries is
+    /// bounded by one promotion and one rebuild.
     #[cold]
-    fn find_slow<Q>(
-        &self,
-        guard: &R::Guard<'_>,
-        hash: u64,
-        key: &Q,
-        unlink: bool,
-    ) -> Option<EntryPtr<K, V, R>>
+    fn find_slow<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -546,17 +533,7 @@ where
         if !read.amended() {
             return None;
         }
-        let found = if unlink {
-            dirty.remove(hash, key)
-        } else {
-            dirty.find(hash, key)
-        };
-        if let (true, Some(entry)) = (unlink, found) {
-            // SAFETY: the entry was only in dirty (read lacks the key; invariant 4), never in any
-            // read table (it was created in this dirty generation), and is now unlinked. It stays
-            // valid for this thread, whose guard predates the retirement.
-            unsafe { self.reclaim.retire(guard, entry.as_non_null()) }
-        }
+        let found = dirty.find(hash, key);
         self.miss_locked(&mut dirty, guard, &locked);
         found
     }
@@ -861,13 +838,7 @@ where
     /// Locates `key`'s entry as Go's `LoadAndDelete` and `CompareAndDelete` do: read first, then
     /// (if read is amended) dirty under the lock, counting a miss.
     #[inline]
-    fn locate<Q>(
-        &self,
-        guard: &R::Guard<'_>,
-        hash: u64,
-        key: &Q,
-        unlink: bool,
-    ) -> Option<EntryPtr<K, V, R>>
+    fn locate<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -876,7 +847,7 @@ where
         match read.find(hash, key) {
             Some(entry) => Some(entry),
             None if !read.amended() => None,
-            None => self.find_slow(guard, hash, key, unlink),
+            None => self.find_slow(guard, hash, key),
         }
     }
 
@@ -930,8 +901,8 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let entry = self.locate(guard, hash, key, true)?;
-        // SAFETY: located under `guard` (a retired entry stays valid while it lives).
+        let entry = self.locate(guard, hash, key)?;
+        // SAFETY: located under `guard`.
         let removed = unsafe { entry.get().delete() }?;
         self.retire_value(guard, removed);
         Some(removed)
@@ -1015,7 +986,7 @@ where
         let guard = self.reclaim.pin();
         // Go leaves the entry in dirty here: the comparison may fail, and a deleted entry is
         // expunged at the next rebuild anyway.
-        let Some(entry) = self.locate(&guard, hash, key, false) else {
+        let Some(entry) = self.locate(&guard, hash, key) else {
             return false;
         };
         // SAFETY: located under `guard`.

@@ -390,3 +390,52 @@ fn revive_vs_rebuild_vs_range() {
         assert_state(&map, &[(1, 10), (2, 2), (3, 3)]);
     });
 }
+
+/// `load_or_store_with` reserves a new key while another thread stores it: the store waits for
+/// the reservation (or goes first), and the last write wins.
+#[test]
+fn load_or_store_with_vs_store() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        let computing = spawn(&map, |m| {
+            let (v, loaded) = m.load_or_store_with(1, || 1);
+            *v * 10 + u64::from(loaded)
+        });
+        let storer = spawn(&map, |m| {
+            m.store(1, 2);
+            0
+        });
+        let computed = computing.join().unwrap();
+        storer.join().unwrap();
+        assert!(
+            computed == 10 || computed == 21,
+            "load_or_store_with returned {computed}"
+        );
+        assert_state(&map, &[(1, 2)]);
+    });
+}
+
+/// `load_or_store_with` of a new key races `delete` of that key and `clear`: the closure's
+/// value is returned, and the key ends either stored or deleted, never half-way.
+#[test]
+fn load_or_store_with_vs_delete_and_clear() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        map.store(2, 2);
+        let computing = spawn(&map, |m| {
+            let (v, loaded) = m.load_or_store_with(1, || 1);
+            *v * 10 + u64::from(loaded)
+        });
+        let deleter = spawn(&map, |m| {
+            m.delete(&1);
+            m.clear();
+            0
+        });
+        assert_eq!(computing.join().unwrap(), 10);
+        deleter.join().unwrap();
+        let one = load(&map, 1);
+        assert!(one.is_none() || one == Some(1), "key 1 holds {one:?}");
+        let expected: Vec<(u64, u64)> = one.map(|v| (1, v)).into_iter().collect();
+        assert_state(&map, &expected);
+    });
+}

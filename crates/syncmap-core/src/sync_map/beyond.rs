@@ -175,7 +175,7 @@ where
     {
         let hash = self.hash(key);
         let guard = self.reclaim.pin();
-        let entry = self.locate(&guard, hash, key, false)?;
+        let entry = self.locate(&guard, hash, key)?;
         // SAFETY: located under `guard`.
         let (replaced, stored) = unsafe { entry.get().try_update(f) }?;
         self.retire_value(&guard, replaced);
