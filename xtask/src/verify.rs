@@ -47,6 +47,8 @@ fn loom_command(preemptions: &str) -> Command {
     ])
     .env("RUSTFLAGS", "--cfg loom -C debug-assertions")
     .env("LOOM_MAX_PREEMPTIONS", preemptions)
+    // The models run for seconds at opt-level 1; opt-level 3 would only lengthen the build.
+    .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
     .env("CARGO_TARGET_DIR", &target_dir("loom"))
 }
 
@@ -67,6 +69,9 @@ fn asan_command() -> Command {
             "detect_leaks=1:halt_on_error=1:abort_on_error=1",
         )
         .env("SYNCMAP_TEST_SCALE", "25")
+        // Sanitized tests are short (scaled down): build them quickly rather than optimised.
+        .env("CARGO_PROFILE_TEST_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_TEST_DEBUG", "line-tables-only")
         .env("CARGO_TARGET_DIR", &target_dir("asan"))
 }
 

@@ -663,3 +663,56 @@ pub fn concurrent_update_counters<B: Backend>() {
         );
     }
 }
+
+/// `load_or_store_with` with slow closures while other threads store, delete, swap, clear and
+/// load the same keys: nobody deadlocks, every value belongs to its key, and a caller that did
+/// not load gets its own closure's value.
+pub fn load_or_store_with_vs_writers<B: Backend>() {
+    let map = B::Map::<u64, u64>::default();
+    let rounds = scaled(300) as u64;
+    let threads = threads() as u64;
+    thread::scope(|s| {
+        for t in 0..threads {
+            let map = &map;
+            s.spawn(move || {
+                let mut rng = Rng::new(t);
+                for i in 0..rounds {
+                    let k = rng.below(8);
+                    let mine = k << 32 | t << 16 | i;
+                    match (t + i) % 6 {
+                        0 | 1 => {
+                            let (v, loaded) = map.load_or_store_with(k, || {
+                                thread::yield_now();
+                                mine
+                            });
+                            assert_eq!(*v >> 32, k, "key {k} returned another key's value");
+                            if !loaded {
+                                assert_eq!(*v, mine, "stored, but returned another value");
+                            }
+                        }
+                        2 => map.store(k, mine),
+                        3 => {
+                            if let Some(v) = map.swap(k, mine) {
+                                assert_eq!(*v >> 32, k);
+                            }
+                        }
+                        4 => {
+                            if i % 16 == 0 {
+                                map.clear();
+                            } else {
+                                map.delete(&k);
+                            }
+                        }
+                        _ => {
+                            if let Some(v) = map.load(&k) {
+                                assert_eq!(*v >> 32, k);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let present = (0..8).filter(|k| map.load(k).is_some()).count();
+    assert_eq!(map.len(), present, "len disagrees with loads");
+}

@@ -191,6 +191,7 @@ macro_rules! conformance_tests {
                 go::concurrent_load_or_store_with_runs_once,
                 go::load_or_store_with_panic_releases_waiters,
                 go::concurrent_update_counters,
+                go::load_or_store_with_vs_writers,
                 linearizability::per_key_histories,
                 memory::drops_exactly_once_sequential,
                 memory::drops_exactly_once_concurrent,
