@@ -104,4 +104,4 @@ pub fn quiesce_until<B: Backend>(timeout: Duration, mut done: impl FnMut() -> bo
 }
 
 /// How long the memory checks wait for deferred reclamation before failing.
-pub const RECLAIM_TIMEOUT: Duration = Duration::from_secs(20);
+pub const RECLAIM_TIMEOUT: Duration = Duration::from_secs(10);
