@@ -160,3 +160,48 @@ where
     grain.record(n, elapsed);
     elapsed
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::maps::Hashbrown;
+
+    #[test]
+    fn workers_share_exactly_n_operations_and_start_at_id_times_n() {
+        let map = <Hashbrown as ReadMap>::new();
+        let grain = Grain::default();
+        for (threads, n) in [(1, 0), (1, 7), (3, 1000), (4, 10_001)] {
+            let done = AtomicU64::new(0);
+            let starts = Mutex::new(Vec::new());
+            run_parallel(&map, threads, n, &grain, |pb, i, _| {
+                starts.lock().unwrap().push(i);
+                while pb.next() {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            assert_eq!(
+                done.load(Ordering::Relaxed),
+                n,
+                "{threads} threads, n = {n}"
+            );
+            let mut starts = starts.into_inner().unwrap();
+            starts.sort_unstable();
+            let expected: Vec<u64> = (0..threads as u64).map(|id| id * n).collect();
+            assert_eq!(starts, expected);
+        }
+    }
+
+    #[test]
+    fn grain_is_what_the_previous_run_did_in_100_us() {
+        let grain = Grain::default();
+        assert_eq!(grain.get(), 1);
+        grain.record(1_000_000, Duration::from_millis(10)); // 10 ns/op
+        assert_eq!(grain.get(), 10_000);
+        grain.record(1_000, Duration::from_millis(10)); // 10 µs/op
+        assert_eq!(grain.get(), 10);
+        assert_eq!(grain.ops_for(5, Duration::from_millis(3)), 300);
+        assert_eq!(grain.ops_for(1_000, Duration::from_millis(3)), 1_000);
+    }
+}

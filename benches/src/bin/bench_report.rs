@@ -582,3 +582,33 @@ fn plot_scaling(path: &Path, results: &Results, columns: &[String]) {
         .unwrap();
     root.present().unwrap();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_go_naming_schemes() {
+        assert_eq!(
+            parse_go_line(
+                "BenchmarkMapLoadMostlyHits/*sync.Map-2   \t55730270\t        22.16 ns/op"
+            ),
+            Some(("LoadMostlyHits".to_string(), 2, 22.16))
+        );
+        assert_eq!(
+            parse_go_line("BenchmarkRange/*sync.Map                  \t  100000\t     13303 ns/op"),
+            Some(("Range".to_string(), 1, 13303.0))
+        );
+        assert_eq!(
+            parse_go_line("BenchmarkMapRange/*sync.RWMutexMap-2 1 2 ns/op"),
+            None
+        );
+        assert_eq!(parse_go_line("goos: linux"), None);
+    }
+
+    #[test]
+    fn reads_criterions_median() {
+        let json = r#"{"mean":{"point_estimate":3.0},"median":{"confidence_interval":{"lower_bound":1.0},"point_estimate":2.5,"standard_error":0.1},"median_abs_dev":{"point_estimate":9.0}}"#;
+        assert_eq!(median(json), Some(2.5));
+    }
+}
