@@ -199,24 +199,14 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         new: Owned<V, R>,
         _locked: &Locked<'_>,
     ) -> Result<Option<NonNull<V>>, Owned<V, R>> {
-        let mut p = self.value.load(Acquire);
-        loop {
-            debug_assert_ne!(p, expunged::<V>(), "swap_locked on an expunged entry");
-            if p == reserved::<V>() {
-                return Err(new);
-            }
-            // A CAS, not a swap: a reservation may begin lock-free on a deleted read entry.
-            match self
-                .value
-                .compare_exchange_weak(p, new.as_ptr(), AcqRel, Acquire)
-            {
-                Ok(_) => {
-                    new.into_raw();
-                    return Ok(NonNull::new(p));
-                }
-                Err(current) => p = current,
-            }
-        }
+        // Only lock holders expunge, so under the lock `try_swap` can refuse only a reservation
+        // (which may begin lock-free on a deleted read entry: hence a CAS loop, not a swap).
+        debug_assert_ne!(
+            self.value.load(Acquire),
+            expunged::<V>(),
+            "swap_locked on an expunged entry"
+        );
+        self.try_swap(new)
     }
 
     /// Deleted → reserved, or reports why not. Expunged entries need the lock (unexpunge first).
