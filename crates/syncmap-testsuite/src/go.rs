@@ -531,7 +531,8 @@ pub fn concurrent_store_delete_readers<B: Backend>() {
 /// gets the stored value.
 pub fn concurrent_load_or_store_with_runs_once<B: Backend>() {
     let keys = 64_u64;
-    let threads = threads() as u64;
+    // At least 8 racers on one key, however few cores (issue 8's bar).
+    let threads = threads().max(8) as u64;
     for _round in 0..scaled(20) {
         let map = B::Map::<u64, u64>::default();
         let calls: Vec<AtomicUsize> = (0..keys).map(|_| AtomicUsize::new(0)).collect();
