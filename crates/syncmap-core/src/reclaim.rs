@@ -64,6 +64,50 @@ use crate::primitive::sync::Mutex;
 /// 4. **No unwinding** from `pin` or `retire`, except by propagating a panic from a
 ///    [`Retire::reclaim`] they run (the `Drop` of a user's key or value). The map calls them only
 ///    where such a panic leaks at worst, never frees twice.
+///
+/// # Examples
+///
+/// A backend in three steps (as `lock_api` shows for mutexes): a strategy type, its `unsafe
+/// impl`, and an alias. This one delegates to [`DeferToDrop`] and counts retirements.
+///
+/// ```
+/// use core::ptr::NonNull;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use syncmap_core::{Reclaim, Retire, SyncMap, reclaim::DeferToDrop};
+///
+/// #[derive(Default)]
+/// pub struct Counting {
+///     inner: DeferToDrop,
+///     retired: AtomicUsize,
+/// }
+///
+/// // SAFETY: every obligation is met by `DeferToDrop`, to which each method delegates.
+/// unsafe impl Reclaim for Counting {
+///     type Guard<'a> = ();
+///     type Ref<'a, T: 'a> = &'a T;
+///     type Stored<T> = Box<T>;
+///
+///     fn pin(&self) {}
+///
+///     unsafe fn retire<T: Retire>(&self, guard: &(), ptr: NonNull<T>) {
+///         self.retired.fetch_add(1, Ordering::Relaxed);
+///         // SAFETY: forwarded from our caller.
+///         unsafe { self.inner.retire(guard, ptr) }
+///     }
+///
+///     unsafe fn make_ref<'a, T: 'a>(guard: (), ptr: NonNull<T>) -> &'a T {
+///         // SAFETY: forwarded from our caller.
+///         unsafe { DeferToDrop::make_ref(guard, ptr) }
+///     }
+/// }
+///
+/// pub type CountingMap<K, V> = SyncMap<K, V, Counting>;
+///
+/// let map: CountingMap<&str, u32> = CountingMap::new();
+/// map.store("a", 1);
+/// map.store("a", 2); // retires the value 1
+/// assert_eq!(*map.load("a").unwrap(), 2);
+/// ```
 pub unsafe trait Reclaim: Default + Send + Sync {
     /// Protection of the current thread: shared pointers read while it lives stay valid.
     type Guard<'a>
