@@ -266,9 +266,49 @@ impl<R: Reclaim + 'static> BenchMap for PinnedSyncmap<R> {
 // ---------------------------------------------------------------------------------------------
 // Lock-based peers
 
+/// The operations of the two locked `HashMap` peers, on the table their lock guards.
+type Table = HashMap<u64, u64, Hasher>;
+
+#[inline]
+fn table_load_or_store(map: &mut Table, k: u64, v: u64) -> (u64, bool) {
+    match map.entry(k) {
+        std::collections::hash_map::Entry::Occupied(e) => (*e.get(), true),
+        std::collections::hash_map::Entry::Vacant(e) => (*e.insert(v), false),
+    }
+}
+
+#[inline]
+fn table_compare_and_swap(map: &mut Table, k: u64, old: u64, new: u64) -> bool {
+    match map.get_mut(&k) {
+        Some(v) if *v == old => {
+            *v = new;
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline]
+fn table_compare_and_delete(map: &mut Table, k: u64, old: u64) -> bool {
+    if map.get(&k) == Some(&old) {
+        map.remove(&k);
+        true
+    } else {
+        false
+    }
+}
+
+fn table_range(map: &Table, mut f: impl FnMut(u64, u64) -> bool) {
+    for (&k, &v) in map {
+        if !f(k, v) {
+            break;
+        }
+    }
+}
+
 /// `std::sync::RwLock<HashMap>` (Go's `RWMutexMap`).
 #[derive(Debug)]
-pub struct RwLockMap(RwLock<HashMap<u64, u64, Hasher>>);
+pub struct RwLockMap(RwLock<Table>);
 
 impl BenchMap for RwLockMap {
     type Reader<'a> = Direct<'a, Self>;
@@ -293,10 +333,7 @@ impl BenchMap for RwLockMap {
         if let Some(&value) = self.0.read().unwrap().get(&k) {
             return (value, true);
         }
-        match self.0.write().unwrap().entry(k) {
-            std::collections::hash_map::Entry::Occupied(e) => (*e.get(), true),
-            std::collections::hash_map::Entry::Vacant(e) => (*e.insert(v), false),
-        }
+        table_load_or_store(&mut self.0.write().unwrap(), k, v)
     }
     #[inline]
     fn load_and_delete(&self, k: u64) -> Option<u64> {
@@ -312,30 +349,14 @@ impl BenchMap for RwLockMap {
     }
     #[inline]
     fn compare_and_swap(&self, k: u64, old: u64, new: u64) -> bool {
-        match self.0.write().unwrap().get_mut(&k) {
-            Some(v) if *v == old => {
-                *v = new;
-                true
-            }
-            _ => false,
-        }
+        table_compare_and_swap(&mut self.0.write().unwrap(), k, old, new)
     }
     #[inline]
     fn compare_and_delete(&self, k: u64, old: u64) -> bool {
-        let mut map = self.0.write().unwrap();
-        if map.get(&k) == Some(&old) {
-            map.remove(&k);
-            true
-        } else {
-            false
-        }
+        table_compare_and_delete(&mut self.0.write().unwrap(), k, old)
     }
-    fn range(&self, mut f: impl FnMut(u64, u64) -> bool) {
-        for (&k, &v) in self.0.read().unwrap().iter() {
-            if !f(k, v) {
-                break;
-            }
-        }
+    fn range(&self, f: impl FnMut(u64, u64) -> bool) {
+        table_range(&self.0.read().unwrap(), f)
     }
     fn clear(&self) {
         self.0.write().unwrap().clear();
@@ -344,7 +365,7 @@ impl BenchMap for RwLockMap {
 
 /// `std::sync::Mutex<HashMap>`.
 #[derive(Debug)]
-pub struct MutexMap(Mutex<HashMap<u64, u64, Hasher>>);
+pub struct MutexMap(Mutex<Table>);
 
 impl BenchMap for MutexMap {
     type Reader<'a> = Direct<'a, Self>;
@@ -365,10 +386,7 @@ impl BenchMap for MutexMap {
     }
     #[inline]
     fn load_or_store(&self, k: u64, v: u64) -> (u64, bool) {
-        match self.0.lock().unwrap().entry(k) {
-            std::collections::hash_map::Entry::Occupied(e) => (*e.get(), true),
-            std::collections::hash_map::Entry::Vacant(e) => (*e.insert(v), false),
-        }
+        table_load_or_store(&mut self.0.lock().unwrap(), k, v)
     }
     #[inline]
     fn load_and_delete(&self, k: u64) -> Option<u64> {
@@ -384,30 +402,14 @@ impl BenchMap for MutexMap {
     }
     #[inline]
     fn compare_and_swap(&self, k: u64, old: u64, new: u64) -> bool {
-        match self.0.lock().unwrap().get_mut(&k) {
-            Some(v) if *v == old => {
-                *v = new;
-                true
-            }
-            _ => false,
-        }
+        table_compare_and_swap(&mut self.0.lock().unwrap(), k, old, new)
     }
     #[inline]
     fn compare_and_delete(&self, k: u64, old: u64) -> bool {
-        let mut map = self.0.lock().unwrap();
-        if map.get(&k) == Some(&old) {
-            map.remove(&k);
-            true
-        } else {
-            false
-        }
+        table_compare_and_delete(&mut self.0.lock().unwrap(), k, old)
     }
-    fn range(&self, mut f: impl FnMut(u64, u64) -> bool) {
-        for (&k, &v) in self.0.lock().unwrap().iter() {
-            if !f(k, v) {
-                break;
-            }
-        }
+    fn range(&self, f: impl FnMut(u64, u64) -> bool) {
+        table_range(&self.0.lock().unwrap(), f)
     }
     fn clear(&self) {
         self.0.lock().unwrap().clear();
