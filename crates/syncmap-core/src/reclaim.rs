@@ -61,7 +61,7 @@ use crate::primitive::sync::Mutex;
 ///    made from would have expired. A `Ref` that can outlive the borrow of its map shares the
 ///    value through `Stored<T>` itself (both are `Arc<T>`, say): the map is `Send` when
 ///    `Stored<V>` is, even while such handles live on the thread it leaves.
-/// 4. **No unwinding** from `pin` or `retire`, except by propagating a panic from a
+/// 4. **No unwinding** from `pin`, `retire` or `flush`, except by propagating a panic from a
 ///    [`Retire::reclaim`] they run (the `Drop` of a user's key or value). The map calls them only
 ///    where such a panic leaks at worst, never frees twice.
 ///
@@ -131,6 +131,18 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// any thread that pins after this call, must not be retired twice, and must be valid to
     /// reclaim on any thread (`T: Send`) at any later time.
     unsafe fn retire<T: Retire>(&self, guard: &Self::Guard<'_>, ptr: NonNull<T>);
+
+    /// A hint that something large was just retired (a replaced read table, with the entries
+    /// that died with it): a strategy that batches retirements should start the batch's
+    /// reclamation now rather than when the batch fills, so that old tables do not pile up.
+    /// The default does nothing.
+    ///
+    /// The map calls it with its dirty lock held, right after such a `retire`; like `retire`,
+    /// it may run reclaimers only under item 4 of the contract.
+    #[inline]
+    fn flush(&self, guard: &Self::Guard<'_>) {
+        let _ = guard;
+    }
 
     /// The smart pointer the map keeps each value in: `Box<T>` for guard-based strategies, whose
     /// handles borrow the value, or `Arc<T>` for a strategy whose handles own a share of it.

@@ -427,6 +427,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             self.reclaim
                 .retire(guard, NonNull::from(Box::leak(garbage)))
         }
+        self.reclaim.flush(guard);
     }
 
     /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).
