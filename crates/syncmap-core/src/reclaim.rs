@@ -213,6 +213,12 @@ pub(crate) mod sealed {
 /// assert_eq!(*boxed, 5);
 /// ```
 pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
+    /// Whether the map is the value's only owner (`Box<T>`): handles borrow it under a guard
+    /// and never own a share. Only then may a value live inside its entry's allocation rather
+    /// than in a pointer of its own (see `Entry`'s inline slot), since no handle needs its own
+    /// header (an `Arc`'s counts) next to the value.
+    const UNIQUE: bool;
+
     /// Moves `value` into a new pointer.
     fn new(value: T) -> Self;
 
@@ -230,6 +236,8 @@ pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
 impl<T> sealed::Sealed for Box<T> {}
 
 impl<T> StoredPtr<T> for Box<T> {
+    const UNIQUE: bool = true;
+
     #[inline]
     fn new(value: T) -> Self {
         Box::new(value)
@@ -250,6 +258,8 @@ impl<T> StoredPtr<T> for Box<T> {
 impl<T> sealed::Sealed for std::sync::Arc<T> {}
 
 impl<T> StoredPtr<T> for std::sync::Arc<T> {
+    const UNIQUE: bool = false;
+
     #[inline]
     fn new(value: T) -> Self {
         std::sync::Arc::new(value)

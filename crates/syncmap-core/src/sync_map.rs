@@ -17,7 +17,7 @@ mod iter;
 pub use iter::{IntoIter, Iter, Keys, Values};
 
 use crate::{
-    entry::{Entry, EntryPtr, LoadOrStore, Locked, Owned, RetiredValue},
+    entry::{Entry, EntryPtr, Incoming, LoadOrStore, Locked, RetiredValue},
     primitive::sync::{
         Condvar, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicPtr, Ordering::*},
@@ -466,9 +466,13 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         Self::unlink_all_locked(self.dirty.get_mut(), &read, &locked)
     }
 
-    /// Retires a replaced or deleted value.
+    /// Retires a value that was just replaced or deleted from `entry`, unless it is the entry's
+    /// inline value, which lives and dies with the entry (see `Entry`'s inline slot).
     #[inline]
-    fn retire_value(&self, guard: &R::Guard<'_>, value: NonNull<V>) {
+    fn retire_value(&self, guard: &R::Guard<'_>, entry: &Entry<K, V, R>, value: NonNull<V>) {
+        if entry.is_inline(value) {
+            return;
+        }
         // SAFETY: the caller just unlinked `value` from its entry with a successful CAS or swap,
         // so no thread pinning from now on can read it, and only this thread retires it.
         unsafe {
@@ -626,14 +630,15 @@ where
     /// panicking `Drop` of `K` leaks nothing) and returns its pointer.
     fn swap_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> Option<NonNull<V>> {
         let hash = self.hash(&key);
-        let mut new = Owned::<V, R>::new(value);
+        let mut new = Incoming::Value(value);
         loop {
             let read = self.read(guard);
             if let Some(entry) = read.find(hash, &key) {
                 // SAFETY: found in read under `guard`.
-                match unsafe { entry.get() }.try_swap(new) {
-                    Ok(previous) => return self.retired(guard, previous),
-                    Err(back) => new = back,
+                let entry = unsafe { entry.get() };
+                match entry.try_swap(new.owned()) {
+                    Ok(previous) => return self.retired(guard, entry, previous),
+                    Err(back) => new = Incoming::Owned(back),
                 }
             }
             let (mut dirty, locked) = self.lock();
@@ -646,12 +651,13 @@ where
                 return None;
             };
             // SAFETY: found under `guard` and the lock.
-            let swapped = unsafe { entry.get() }.swap_locked(new, &locked);
+            let swapped = unsafe { entry.get() }.swap_locked(new.owned(), &locked);
             drop(dirty);
             match swapped {
-                Ok(previous) => return self.retired(guard, previous),
+                // SAFETY: found under `guard`, which is still alive.
+                Ok(previous) => return self.retired(guard, unsafe { entry.get() }, previous),
                 Err(back) => {
-                    new = back;
+                    new = Incoming::Owned(back);
                     self.wait_reserved(guard, entry);
                 }
             }
@@ -687,9 +693,14 @@ where
     }
 
     #[inline]
-    fn retired(&self, guard: &R::Guard<'_>, previous: Option<NonNull<V>>) -> Option<NonNull<V>> {
+    fn retired(
+        &self,
+        guard: &R::Guard<'_>,
+        entry: &Entry<K, V, R>,
+        previous: Option<NonNull<V>>,
+    ) -> Option<NonNull<V>> {
         if let Some(previous) = previous {
-            self.retire_value(guard, previous);
+            self.retire_value(guard, entry, previous);
         }
         previous
     }
@@ -767,17 +778,25 @@ where
     /// Go's `LoadOrStore`.
     fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
         let hash = self.hash(&key);
-        let mut new = Owned::<V, R>::new(value);
+        // The common case, a key that read has with a value, allocates nothing: the offered
+        // value is only moved to the heap once a store may happen.
+        if let Some(entry) = self.read(guard).find(hash, &key) {
+            // SAFETY: found in read under `guard`.
+            if let Some(actual) = unsafe { entry.get() }.load() {
+                return (actual, true);
+            }
+        }
+        let mut new = Incoming::Value(value);
         loop {
             let read = self.read(guard);
             if let Some(entry) = read.find(hash, &key) {
                 // SAFETY: found in read under `guard`.
-                match unsafe { entry.get() }.try_load_or_store(new) {
+                match unsafe { entry.get() }.try_load_or_store(new.owned()) {
                     LoadOrStore::Loaded(actual, _unused) => return (actual, true),
                     LoadOrStore::Stored(actual) => return (actual, false),
-                    LoadOrStore::Expunged(back) => new = back,
+                    LoadOrStore::Expunged(back) => new = Incoming::Owned(back),
                     LoadOrStore::Reserved(back) => {
-                        new = back;
+                        new = Incoming::Owned(back);
                         self.wait_reserved(guard, entry);
                         continue;
                     }
@@ -797,7 +816,7 @@ where
                 return (actual, false);
             };
             // SAFETY: found under `guard` and the lock.
-            let outcome = unsafe { entry.get() }.try_load_or_store(new);
+            let outcome = unsafe { entry.get() }.try_load_or_store(new.owned());
             if dirty_only {
                 self.miss_locked(&mut dirty, guard, &locked);
             }
@@ -806,7 +825,7 @@ where
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
                 LoadOrStore::Stored(actual) => return (actual, false),
                 LoadOrStore::Reserved(back) => {
-                    new = back;
+                    new = Incoming::Owned(back);
                     self.wait_reserved(guard, entry);
                 }
                 LoadOrStore::Expunged(_) => {
@@ -902,10 +921,11 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let entry = self.locate(guard, hash, key)?;
         // SAFETY: located under `guard`.
-        let removed = unsafe { entry.get().delete() }?;
-        self.retire_value(guard, removed);
+        let entry = unsafe { self.locate(guard, hash, key)?.get() };
+        // SAFETY: as above.
+        let removed = unsafe { entry.delete() }?;
+        self.retire_value(guard, entry, removed);
         Some(removed)
     }
 
@@ -933,20 +953,24 @@ where
         let hash = self.hash(key);
         let guard = self.reclaim.pin();
         let read = self.read(&guard);
+        let attempt = |entry: EntryPtr<K, V, R>| {
+            // SAFETY: the callers below found `entry` in read under `guard`, or in dirty under
+            // the lock while holding `guard`.
+            let entry = unsafe { entry.get() };
+            // SAFETY: as above: `guard` protects the entry's values.
+            unsafe { entry.try_compare_and_swap(old, new) }.map(|replaced| (entry, replaced))
+        };
         let replaced = if let Some(entry) = read.find(hash, key) {
-            // SAFETY: found in read under `guard`.
-            unsafe { entry.get().try_compare_and_swap(old, new) }
+            attempt(entry)
         } else if !read.amended() {
             None
         } else {
             let (mut dirty, locked) = self.lock();
             let read = self.read(&guard);
             if let Some(entry) = read.find(hash, key) {
-                // SAFETY: found in read under `guard`.
-                unsafe { entry.get().try_compare_and_swap(old, new) }
+                attempt(entry)
             } else if let Some(entry) = dirty.find(hash, key) {
-                // SAFETY: found in dirty under the lock.
-                let replaced = unsafe { entry.get().try_compare_and_swap(old, new) };
+                let replaced = attempt(entry);
                 // The key set did not change; count a miss so that a workload of such calls
                 // eventually promotes dirty and moves to the fast path (as Go does).
                 self.miss_locked(&mut dirty, &guard, &locked);
@@ -956,8 +980,8 @@ where
             }
         };
         match replaced {
-            Some(old) => {
-                self.retire_value(&guard, old);
+            Some((entry, old)) => {
+                self.retire_value(&guard, entry, old);
                 true
             }
             None => false,
@@ -991,9 +1015,11 @@ where
             return false;
         };
         // SAFETY: located under `guard`.
-        match unsafe { entry.get().delete_if(Some(old)) } {
+        let entry = unsafe { entry.get() };
+        // SAFETY: as above.
+        match unsafe { entry.delete_if(Some(old)) } {
             Some(removed) => {
-                self.retire_value(&guard, removed);
+                self.retire_value(&guard, entry, removed);
                 true
             }
             None => false,

@@ -175,10 +175,11 @@ where
     {
         let hash = self.hash(key);
         let guard = self.reclaim.pin();
-        let entry = self.locate(&guard, hash, key)?;
         // SAFETY: located under `guard`.
-        let (replaced, stored) = unsafe { entry.get().try_update(f) }?;
-        self.retire_value(&guard, replaced);
+        let entry = unsafe { self.locate(&guard, hash, key)?.get() };
+        // SAFETY: as above.
+        let (replaced, stored) = unsafe { entry.try_update(f) }?;
+        self.retire_value(&guard, entry, replaced);
         // SAFETY: `stored` was published under `guard`.
         Some(unsafe { R::make_ref(guard, stored) })
     }
@@ -232,7 +233,7 @@ where
         for (entry, value) in self.present_entries(&guard) {
             // SAFETY: the value was read under `guard`.
             if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
-                self.retire_value(&guard, value);
+                self.retire_value(&guard, entry, value);
             }
         }
     }

@@ -1,0 +1,112 @@
+//! Runs one workload on one map once, for a profiler: no criterion, no statistics.
+//!
+//! ```text
+//! cargo build --release -p syncmap-benches --bin profile
+//! perf record -g target/release/profile SwapCollision epoch 1 2000000
+//! valgrind --tool=callgrind target/release/profile LoadMostlyHits seize 1 100000
+//! ```
+//!
+//! Arguments: workload (`SwapCollision`, ...), map (`epoch`, `papaya`, ...), threads
+//! (default 1) and operations (default 1,000,000). Prints the wall time per operation, which a
+//! profiler's overhead inflates: compare instruction counts, not this figure.
+
+use std::process::ExitCode;
+
+use syncmap_benches::{
+    harness::Grain,
+    maps::{BenchMap, ReadMap, Visitor, for_each_map},
+    workloads::{self, Workload},
+};
+
+/// Runs the workload on the map named `name`, if that map runs it.
+struct RunOne {
+    workload: Workload,
+    name: String,
+    threads: usize,
+    ops: u64,
+    elapsed: Option<std::time::Duration>,
+}
+
+impl Visitor for RunOne {
+    fn map<M: BenchMap>(&mut self, name: &'static str) {
+        if name == self.name && self.workload.runs::<M>() && self.elapsed.is_none() {
+            self.elapsed = Some(workloads::run::<M>(
+                self.workload,
+                self.threads,
+                self.ops,
+                &Grain::default(),
+            ));
+        }
+    }
+
+    fn read_only<M: ReadMap>(&mut self, name: &'static str) {
+        if name == self.name && self.workload.read_only() && self.elapsed.is_none() {
+            self.elapsed = Some(workloads::run_read_only::<M>(
+                self.workload,
+                self.threads,
+                self.ops,
+                &Grain::default(),
+            ));
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: profile <workload> <map> [threads] [operations]";
+    let (Some(workload), Some(map)) = (args.first(), args.get(1)) else {
+        eprintln!("{usage}");
+        return ExitCode::FAILURE;
+    };
+    let Some(workload) = Workload::ALL.into_iter().find(|w| w.name() == workload) else {
+        let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+        eprintln!(
+            "unknown workload `{workload}`; one of: {}",
+            names.join(", ")
+        );
+        return ExitCode::FAILURE;
+    };
+    let number = |i: usize, default: u64| match args.get(i) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<u64>()
+            .map_err(|_| format!("`{s}` is not a number\n{usage}")),
+    };
+    let (threads, ops) = match (number(2, 1), number(3, 1_000_000)) {
+        (Ok(t), Ok(n)) if t > 0 && n > 0 => (t as usize, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+        _ => {
+            eprintln!("threads and operations must be positive\n{usage}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut run = RunOne {
+        workload,
+        name: map.clone(),
+        threads,
+        ops,
+        elapsed: None,
+    };
+    for_each_map(&mut run);
+    match run.elapsed {
+        Some(elapsed) => {
+            println!(
+                "{}/{}/{threads}: {ops} operations, {:.1} ns/op",
+                workload.name(),
+                map,
+                elapsed.as_nanos() as f64 / ops as f64
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "map `{map}` does not exist or does not run {}",
+                workload.name()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
