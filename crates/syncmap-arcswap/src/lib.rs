@@ -14,12 +14,15 @@
 //!
 //! The map's tables, entries and replaced values still need deferred freeing: a reader may be
 //! looking at them when a writer unlinks them. [`ArcSwapReclaim`] keeps an `ArcSwap` of the
-//! current *generation*; pinning loads it (an arc-swap guard, no shared write). Each retirement
-//! closes the current generation: the retired object is attached to it, a new generation is
-//! published, and the old one links to the new one. A generation frees its object when it is
-//! dropped, which happens once no guard holds it *and* every older generation is gone (each
-//! holds its successor). So an object is freed after every reader that pinned before it was
-//! retired, and nothing else is needed to argue it.
+//! current *generation*; pinning loads it (an arc-swap guard, no shared write). A retired object
+//! goes into the strategy's pending bag, which belongs to the open generation. When the bag
+//! holds [`BATCH`] objects, or when the map retires a read table (it then calls
+//! [`Reclaim::flush`], so an old table never waits for the bag to fill), the generation is
+//! *closed*: it takes the bag, a new generation is published in its place, and the closed one
+//! links to the new one. A generation frees its bag when it is dropped, which happens once no
+//! guard holds it *and* every older generation is gone (each holds its successor). So an object
+//! is freed after every reader that pinned before its generation closed, and nothing else is
+//! needed to argue it.
 //!
 //! Why not publish the read table itself through an `ArcSwap`? Its guard would protect the
 //! table, but not an entry that a reader found in the dirty table and a writer then unlinked,
@@ -27,9 +30,11 @@
 //! arc-swap load of the generation protects all three, and leaves the algorithm in
 //! `syncmap-core` unchanged.
 //!
-//! Writes pay for it: each retirement (an overwrite, a delete, a promotion) takes a short
-//! per-map lock, allocates a generation and swaps it in (arc-swap's swap visits every thread's
-//! debt slots). Nothing is batched, so memory is returned as early as the readers allow.
+//! Writes pay for it, in batches: each retirement (an overwrite, a delete) takes a short
+//! per-map lock to push the object into the bag; every [`BATCH`]th retirement, and every
+//! promotion or `clear`, also allocates a generation and swaps it in (arc-swap's swap visits
+//! every thread's debt slots). So up to `BATCH - 1` replaced values may stay alive, with no
+//! reader holding them, until more writes fill the bag or the map is dropped.
 //!
 //! # Examples
 //!
@@ -78,7 +83,7 @@
 //! [arc-swap]: https://docs.rs/arc-swap
 #![doc(test(attr(deny(warnings))))]
 
-use core::{fmt, ptr::NonNull};
+use core::{fmt, mem, mem::ManuallyDrop, ptr::NonNull};
 use std::{
     hash::RandomState,
     sync::{Arc, Mutex, OnceLock, PoisonError},
@@ -117,14 +122,28 @@ pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapRec
 /// ```
 pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcSwapReclaim, S>;
 
+/// How many retired objects the open generation collects before it is closed (unless
+/// [`Reclaim::flush`] closes it earlier).
+///
+/// Closing costs an allocation and an `ArcSwap::swap`, which visits every thread's debt slots;
+/// batching spreads that over this many retirements. It also bounds what a quiet map keeps
+/// alive beyond its readers: at most `BATCH - 1` retired objects, freed when the map is dropped
+/// if no write fills the bag before.
+pub const BATCH: usize = 64;
+
 /// The arc-swap reclamation strategy: values live in `Arc`s, and retired objects are freed by
 /// generations published through an `ArcSwap` (see the [crate docs](crate)).
 ///
 /// # Invariants
 ///
-/// * `current` is the open generation: it has no successor and holds nothing retired.
-/// * Generations are closed only under `closing`, in the order they were published, and each
-///   closed generation holds one retired object and a link to the generation published after it.
+/// * `current` is the open generation: it has no successor and nothing closed in it. The
+///   objects retired while it is open are in `pending`, which holds fewer than [`BATCH`] of
+///   them between calls.
+/// * Objects enter `pending`, and generations are closed (swapped out of `current`), only with
+///   the `pending` lock held; so every object in a closed generation's bag was retired before
+///   the swap that closed it, and generations are closed in the order they were published.
+/// * A closed generation holds the bag that was pending when it was closed (possibly empty
+///   only at the strategy's drop) and a link to the generation published in its place.
 ///
 /// # Examples
 ///
@@ -138,16 +157,17 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcS
 /// ```
 pub struct ArcSwapReclaim {
     current: ArcSwap<Generation>,
-    /// Serialises retirements, so that each closed generation is linked to its successor before
-    /// that successor can be closed in turn.
-    closing: Mutex<()>,
+    /// The objects retired while `current` is open. Its lock also serialises the closing of
+    /// generations, so that each closed generation is linked to its successor before that
+    /// successor can be closed in turn.
+    pending: Mutex<Vec<Retired>>,
 }
 
 impl Default for ArcSwapReclaim {
     fn default() -> Self {
         ArcSwapReclaim {
             current: ArcSwap::from_pointee(Generation::default()),
-            closing: Mutex::new(()),
+            pending: Mutex::new(Vec::with_capacity(BATCH)),
         }
     }
 }
@@ -155,6 +175,61 @@ impl Default for ArcSwapReclaim {
 impl fmt::Debug for ArcSwapReclaim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ArcSwapReclaim").finish_non_exhaustive()
+    }
+}
+
+impl ArcSwapReclaim {
+    /// Closes the open generation: hands it the pending bag, publishes a fresh generation, and
+    /// links the closed one to it. Returns the closed generation, to be dropped by the caller
+    /// *after* releasing the lock.
+    ///
+    /// `pending` is the guard of `self.pending` (the lock the invariants require).
+    #[cold]
+    fn close_locked(&self, pending: &mut Vec<Retired>) -> Arc<Generation> {
+        let retired = mem::replace(pending, Vec::with_capacity(BATCH));
+        let next = Arc::new(Generation::default());
+        let closed = self.current.swap(Arc::clone(&next));
+        let fresh = closed
+            .closed
+            .set(Closed {
+                retired,
+                next: Some(next),
+            })
+            .is_ok();
+        assert!(fresh, "the open generation was already closed");
+        closed
+    }
+
+    /// Locks `pending`, ignoring poison: no code panics while holding it with the bag in a
+    /// state other than consistent (a push, a `mem::replace`, an allocation failure aborts).
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Vec<Retired>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for ArcSwapReclaim {
+    fn drop(&mut self) {
+        // Hand what is still pending to the open generation, as a closing would, but with no
+        // successor. It is freed when the last share of that generation goes: here, when
+        // `current` is dropped just after this, since the map has dropped its guards (a stray
+        // guard from a direct `pin` would only delay it).
+        let retired = mem::take(
+            self.pending
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if retired.is_empty() {
+            return;
+        }
+        let open = self.current.load();
+        let fresh = open
+            .closed
+            .set(Closed {
+                retired,
+                next: None,
+            })
+            .is_ok();
+        assert!(fresh, "the open generation was already closed");
     }
 }
 
@@ -182,19 +257,43 @@ impl fmt::Debug for Guard {
     }
 }
 
-/// An epoch of the map's life, between two retirements.
+/// An epoch of the map's life, between two closings.
 #[derive(Default)]
 struct Generation {
-    /// Set once, when this generation stops being current.
+    /// Set once, when this generation stops being current (or when the strategy is dropped).
     closed: OnceLock<Closed>,
 }
 
 /// What a generation holds once it is closed.
 struct Closed {
-    /// The object retired when this generation was closed; safe to free when it is dropped.
-    retired: Retired,
-    /// The generation published in its place, kept alive until this one is dropped.
-    next: Arc<Generation>,
+    /// The objects retired while this generation was open; safe to free when it is dropped.
+    retired: Vec<Retired>,
+    /// The generation published in its place, kept alive until this one is dropped (`None`
+    /// only for the generation that was open when the strategy was dropped).
+    next: Option<Arc<Generation>>,
+}
+
+impl Closed {
+    /// Frees the bag and returns the successor.
+    ///
+    /// # Safety
+    ///
+    /// The generation this came from is being dropped: no guard holds it and every older
+    /// generation is gone.
+    unsafe fn reclaim(self) -> Option<Arc<Generation>> {
+        // If a reclaimer (a user's `Drop`) panics, the rest of the bag and the successors this
+        // generation owned leak (`Retired` has no `Drop`, and the successor is not released),
+        // rather than being freed while unwinding, where a second panic would abort.
+        let next = ManuallyDrop::new(self.next);
+        for retired in self.retired {
+            // SAFETY: our caller's contract: the generation is dropped only when no guard
+            // holds it and every older generation has been dropped (each keeps its successor
+            // alive), so every guard that may have observed an object of its bag is gone (see
+            // the `unsafe impl Reclaim`); and each bag is reclaimed once, with its generation.
+            unsafe { retired.reclaim() }
+        }
+        ManuallyDrop::into_inner(next)
+    }
 }
 
 impl Drop for Generation {
@@ -202,43 +301,47 @@ impl Drop for Generation {
         let Some(closed) = self.closed.take() else {
             return;
         };
-        // SAFETY: a generation is dropped only when no guard holds it and every older
-        // generation has been dropped (each keeps its successor alive), so every guard pinned
-        // before this object was retired is gone (see `retire`).
-        unsafe { closed.retired.reclaim() }
+        // SAFETY: this generation is being dropped (see `Closed::reclaim`).
+        let mut next = unsafe { closed.reclaim() };
         // Release the chain of successors this generation was the last owner of, in a loop
         // rather than by recursive drops.
-        let mut next = Some(closed.next);
         while let Some(generation) = next {
             next = Arc::into_inner(generation)
                 .and_then(|mut generation| generation.closed.take())
-                .map(|closed| {
-                    // SAFETY: as above: we held the last reference to that generation.
-                    unsafe { closed.retired.reclaim() }
-                    closed.next
+                .and_then(|closed| {
+                    // SAFETY: we held the last reference to that generation, so it is being
+                    // dropped, and its predecessor (this chain) is gone.
+                    unsafe { closed.reclaim() }
                 });
         }
     }
 }
 
 // SAFETY:
-// 1. A reader's guard holds the generation G it loaded (SeqCst) in `pin`. `retire(ptr)` runs
-//    after the store that unlinked `ptr` and, under `closing`, attaches `ptr` to the generation
-//    C it swaps out (SeqCst). If G is C or older, `ptr` is freed only when C is dropped, which
-//    waits for G (older generations own their successors) and so for the guard. If G is newer
-//    than C, it was published by a later retirement, after this one, which happened after the
-//    unlinking store; G's load synchronised with that publication, so every load the reader
-//    makes afterwards sees the unlinking store (or a later one) and cannot observe `ptr`.
-// 2. Each `retire` closes exactly one generation with exactly one object, and a generation is
-//    dropped once; the strategy's drop releases the open generation, and with it the chain,
-//    once the last guard is gone (the map drops all its guards before itself).
+// 1. Protection. A reader's guard holds the generation G it loaded (arc-swap loads the pointer
+//    with SeqCst) in `pin`. `retire(ptr)` runs after the map's store that unlinked `ptr`, and
+//    pushes `ptr` into `pending` under its lock; the generation C that was open then is closed
+//    later by a swap made under the same lock, so the push (and with it the unlinking store)
+//    happens-before that swap and every later one. If G is C or older, `ptr` is freed only when
+//    C is dropped, which waits for G (older generations own their successors) and so for the
+//    guard. If G is newer than C, it was published by the swap that closed C or a later one;
+//    the guard's load read that publication and synchronised with it, so every load the reader
+//    makes after `pin` sees the unlinking store (or a later one) and cannot observe `ptr`.
+// 2. Exactly once. Each retired object is pushed once into `pending`, which moves whole into
+//    exactly one generation (`close_locked`, or the strategy's drop); a generation is dropped
+//    once and reclaims its bag once. The strategy's drop hands the last bag to the open
+//    generation and releases it, and with it the chain, once the last guard is gone (the map
+//    drops all its guards before itself).
 // 3. Values are `Arc<T>` (`Stored`); `make_ref` takes a new strong count while the guard keeps
 //    the map's own count alive, so the returned `Arc<T>` owns its share, and a map moved away
 //    from such handles needs `Arc<V>: Send`, which `Stored<V> = Arc<V>` reports.
-// 4. `pin` (an arc-swap load) and `retire` (lock, allocate, swap) do not unwind short of OOM.
-//    Reclaimers (user `Drop`s) run only where a generation is dropped: not in `retire`, since
-//    the caller's guard holds a generation no newer than the one closed there, but when a guard
-//    is dropped, which the map does outside its lock.
+// 4. `pin` (an arc-swap load), `retire` and `flush` (lock, push, and at times allocate and
+//    swap) do not unwind short of OOM. Reclaimers (user `Drop`s) run only where a generation is
+//    dropped, never with `pending` locked (a reclaimer may re-enter the map), and never in
+//    `retire` or `flush`: the caller's guard holds the generation they close or an older one,
+//    which keeps it alive, so the share they drop (after unlocking) is never the last. They
+//    run when a guard is dropped, which the map does outside its lock, or at the strategy's
+//    drop.
 unsafe impl Reclaim for ArcSwapReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Arc<T>;
@@ -251,19 +354,32 @@ unsafe impl Reclaim for ArcSwapReclaim {
         }
     }
 
+    #[inline]
     unsafe fn retire<T: Retire>(&self, _guard: &Guard, ptr: NonNull<T>) {
         // SAFETY: forwarded from our caller, `retire`'s contract.
         let retired = unsafe { Retired::new(ptr) };
         let closed = {
-            let _closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
-            let next = Arc::new(Generation::default());
-            let closed = self.current.swap(Arc::clone(&next));
-            let fresh = closed.closed.set(Closed { retired, next }).is_ok();
-            assert!(fresh, "the open generation was already closed");
-            closed
+            let mut pending = self.lock_pending();
+            pending.push(retired);
+            if pending.len() < BATCH {
+                return;
+            }
+            self.close_locked(&mut pending)
         };
         // Our caller's guard holds this generation or an older one, so this never frees it;
-        // the last guard to let go does. (Outside the lock regardless.)
+        // the last guard to let go does. Dropped outside the lock regardless.
+        drop(closed);
+    }
+
+    fn flush(&self, _guard: &Guard) {
+        let closed = {
+            let mut pending = self.lock_pending();
+            if pending.is_empty() {
+                return;
+            }
+            self.close_locked(&mut pending)
+        };
+        // As in `retire`: never the last share while the caller's guard lives.
         drop(closed);
     }
 
