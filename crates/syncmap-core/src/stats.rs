@@ -68,14 +68,30 @@ pub(crate) struct HitCounter {
     stripes: [Padded; STRIPES],
 }
 
+/// This thread's stripe, assigned round-robin on first use.
+///
+/// The thread-local has a `const` initializer and no destructor, so reading it is one load
+/// with no lazy-initialization check (this is on the read-hit path).
 #[cfg(not(loom))]
+#[inline]
 fn stripe() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::{
+        cell::Cell,
+        sync::atomic::{AtomicUsize, Ordering},
+    };
+    const UNASSIGNED: usize = usize::MAX;
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+        static STRIPE: Cell<usize> = const { Cell::new(UNASSIGNED) };
     }
-    STRIPE.try_with(|s| *s).unwrap_or(0)
+    STRIPE.with(|s| {
+        let mut stripe = s.get();
+        if stripe == UNASSIGNED {
+            stripe = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            s.set(stripe);
+        }
+        stripe
+    })
 }
 
 impl HitCounter {

@@ -116,6 +116,12 @@ pub trait Backend: 'static {
     /// strategy that keeps everything until drop (`DeferToDrop`); the memory checks then wait for
     /// the drop instead.
     const FREES_BEFORE_DROP: bool = true;
+
+    /// How many retired values the strategy may still hold once quiescent, while the map lives:
+    /// a strategy that frees retirements in batches keeps its last, partly filled batch until
+    /// the batch fills or the map flushes it (at a promotion or a `clear`). Zero by default:
+    /// everything retired is freed once [`quiesce`](Self::quiesce) has run enough.
+    const PENDING_LIMIT: usize = 0;
 }
 
 /// Expands the whole conformance suite into `#[test]` functions, in a module `$name`, for the map
