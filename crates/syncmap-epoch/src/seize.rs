@@ -32,10 +32,7 @@
 //!
 //! [seize]: https://docs.rs/seize
 
-use core::{
-    ptr::NonNull,
-    sync::atomic::{Ordering, fence},
-};
+use core::ptr::NonNull;
 use std::hash::RandomState;
 
 use ::seize::{Collector, Guard as _, LocalGuard};
@@ -56,6 +53,19 @@ use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
 #[derive(Debug, Default)]
 pub struct SeizeReclaim {
     collector: Collector,
+}
+
+/// Orders the store that marks this thread active in the collector (in
+/// [`Collector::enter`]) before the map's loads that follow, for seize's retirement barrier to
+/// pair with. See item 1 of the `Reclaim` implementation's `SAFETY` comment.
+#[inline(always)]
+fn protection_fence() {
+    // On x86 `enter` already orders its store before every later load: the store is either a
+    // `SeqCst` store, which is a locked instruction (a full barrier) there, or, when seize uses a
+    // process-wide barrier, plain, and covered by that barrier. Miri models neither, so it
+    // gets the fence.
+    #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), not(miri))))]
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
 }
 
 /// Go's `sync.Map` with seize reclamation (a collector per map).
@@ -114,19 +124,30 @@ unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
 }
 
 // SAFETY:
-// 1. `pin` enters the collector (marking the thread active) and then issues a `SeqCst` fence,
-//    as crossbeam-epoch's `pin` does. seize's `retire` issues a heavy barrier (a `SeqCst` fence,
-//    or a process-wide membarrier) before it looks for active threads. Either the retiring
-//    thread's barrier comes first, and then every load after our fence sees the unlinking store,
-//    whatever its ordering; or ours comes first, and then the retiring thread sees us active, so
-//    seize keeps the object until this guard (the thread's last) leaves. seize's own `protect`
-//    needs no fence because it makes every protected load `SeqCst`; the map's loads are plain
-//    acquire loads and CAS loops, hence the fence.
+// 1. `pin` enters the collector (marking the thread active: a store, then a compiler fence)
+//    and then makes that store ordered before every later load (`protection_fence`). seize's
+//    `retire` issues a heavy barrier (a `SeqCst` fence, or a process-wide barrier: Linux's
+//    `membarrier`, mprotect, or Windows' `FlushProcessWriteBuffers`) before it looks for active
+//    threads. Either the retiring thread's barrier comes first, and then every load after ours
+//    sees the unlinking store, whatever its ordering; or ours comes first, and then the retiring
+//    thread sees us active, so seize keeps the object until this guard (the thread's last)
+//    leaves. seize's own `protect` makes every protected load `SeqCst` instead; the map's loads
+//    are plain acquire loads and CAS loops, so "ours" must be a full barrier:
+//    - with a process-wide heavy barrier, seize's marking store is plain and the heavy barrier
+//      itself acts as a full barrier on this thread, at a point of its program order that the
+//      compiler fence in `enter` keeps between the store and our loads; this is the argument
+//      seize's own protected loads rely on, and it does not depend on the loads' ordering;
+//    - with the `SeqCst`-fence heavy barrier, seize's marking store is `SeqCst`. On x86 that is
+//      a locked instruction (`xchg`), which no later load passes, so the pairing holds for loads
+//      of any ordering; elsewhere (and under Miri) `protection_fence` is a `SeqCst` fence, as in
+//      crossbeam-epoch's `pin`.
+//    A nested `enter` (the thread already holds a guard of this collector) stores nothing; the
+//    outer guard's `pin` protects every load until the last guard leaves.
 // 2. Each `retire` hands seize exactly one pointer with `reclaim::<T>`, which seize calls once;
 //    dropping the collector (with the strategy, after the map) reclaims whatever is left.
 // 3. `Box` storage; a `Ref` holds the guard its value was read under and borrows the map.
-// 4. `enter` and `defer_retire` do not unwind; a flush inside `defer_retire` may run reclaimers,
-//    whose only panics are from user `Drop`s.
+// 4. `enter`, `defer_retire` and `Guard::flush` do not unwind; handing a batch over (in either
+//    of the last two) may run reclaimers, whose only panics are from user `Drop`s.
 unsafe impl Reclaim for SeizeReclaim {
     type Guard<'a> = LocalGuard<'a>;
     type Ref<'a, T: 'a> = Ref<'a, T>;
@@ -135,7 +156,7 @@ unsafe impl Reclaim for SeizeReclaim {
     #[inline]
     fn pin(&self) -> LocalGuard<'_> {
         let guard = self.collector.enter();
-        fence(Ordering::SeqCst);
+        protection_fence();
         guard
     }
 
@@ -150,6 +171,13 @@ unsafe impl Reclaim for SeizeReclaim {
         // for threads entering from now on, is retired once, and `reclaim::<T>` is valid for it
         // at any later time on any thread (caller's contract).
         unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
+    }
+
+    /// Hands this thread's partial batch (the replaced read table just joined it) to the
+    /// collector now, so that old tables do not wait for the batch to fill (32 retirements).
+    #[inline]
+    fn flush(&self, guard: &LocalGuard<'_>) {
+        guard.flush();
     }
 
     #[inline]
