@@ -7,10 +7,10 @@
 //! ```
 //!
 //! Arguments: workload (`SwapCollision`, ...), map (`epoch`, `papaya`, ...), threads
-//! (default 1) and operations (default 1,000,000). Prints the wall time per operation, which a
+//! (default 1) and operations (default 1,000,000), after a warm-up run of 10,000. Prints the wall time per operation, which a
 //! profiler's overhead inflates: compare instruction counts, not this figure.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use syncmap_benches::{
     harness::Grain,
@@ -30,25 +30,28 @@ struct RunOne {
 impl Visitor for RunOne {
     fn map<M: BenchMap>(&mut self, name: &'static str) {
         if name == self.name && self.workload.runs::<M>() && self.elapsed.is_none() {
-            self.elapsed = Some(workloads::run::<M>(
-                self.workload,
-                self.threads,
-                self.ops,
-                &Grain::default(),
-            ));
+            let (w, t) = (self.workload, self.threads);
+            self.elapsed = Some(warmed(self.ops, |n, g| workloads::run::<M>(w, t, n, g)));
         }
     }
 
     fn read_only<M: ReadMap>(&mut self, name: &'static str) {
         if name == self.name && self.workload.read_only() && self.elapsed.is_none() {
-            self.elapsed = Some(workloads::run_read_only::<M>(
-                self.workload,
-                self.threads,
-                self.ops,
-                &Grain::default(),
-            ));
+            let (w, t) = (self.workload, self.threads);
+            self.elapsed = Some(warmed(self.ops, |n, g| {
+                workloads::run_read_only::<M>(w, t, n, g)
+            }));
         }
     }
+}
+
+/// Runs a short warm-up first, as the benches do, so that the measured run uses the grain (the
+/// operations between two pins of a pinned reader) of a real run rather than the first run's 1.
+fn warmed(ops: u64, run: impl Fn(u64, &Grain) -> Duration) -> Duration {
+    const WARM_UP: u64 = 10_000;
+    let grain = Grain::default();
+    run(WARM_UP, &grain);
+    run(ops, &grain)
 }
 
 fn main() -> ExitCode {
