@@ -3,18 +3,26 @@
 //!
 //! The port follows `testing/benchmark.go` (`RunParallel`, `PB.Next`): the grain is what the
 //! previous run did in 100 µs, clamped to `[1, 10_000]`; worker `id` starts its key counter at
-//! `id * b.N`. Threads are spawned and parked on a barrier before the clock starts, so thread
-//! creation is not timed (goroutine creation, which Go does time, costs well under a
-//! microsecond).
+//! `id * b.N`.
+//!
+//! Workers are the threads of a pool kept for the whole process, one pool per thread count, as
+//! Go's goroutines run on the same few OS threads from one `b.N` to the next. A fresh thread
+//! per run would time, in each run's first operations, the per-thread registration every
+//! reclamation scheme does on a thread's first use (crossbeam-epoch's `Local`, seize's thread
+//! slot, arc-swap's debt node), and arc-swap, whose writers visit every debt node ever made,
+//! would slow down with every run. Workers wait on a barrier before the clock starts.
 
 use std::{
     cell::Cell,
+    collections::HashMap,
     sync::{
-        Barrier,
+        Arc, Barrier, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::maps::{ReadMap, Reader};
 
@@ -122,43 +130,51 @@ where
 {
     let global = AtomicU64::new(0);
     let g = grain.get();
-    let start = Barrier::new(threads + 1);
-    let elapsed = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|id| {
-                let (global, start, per_g) = (&global, &start, &per_g);
-                s.spawn(move || {
-                    let mut pb = Pb {
-                        global,
-                        grain: g,
-                        n,
-                        cache: 0,
-                        map,
-                        reader: (!M::PINNED).then(|| map.reader()),
-                    };
-                    start.wait();
-                    let began = Instant::now();
-                    per_g(&mut pb, id as u64 * n, map);
-                    (began, Instant::now())
-                })
-            })
-            .collect();
+    let start = Barrier::new(threads);
+    // Every thread of the pool runs one worker.
+    let spans: Vec<(Instant, Instant)> = pool(threads).broadcast(|ctx| {
+        let id = ctx.index();
+        let mut pb = Pb {
+            global: &global,
+            grain: g,
+            n,
+            cache: 0,
+            map,
+            reader: (!M::PINNED).then(|| map.reader()),
+        };
         start.wait();
-        // The phase runs from the first worker's start to the last one's end (taken by the
-        // workers: on a loaded machine this thread may not run again until they are done).
-        let spans: Vec<(Instant, Instant)> = workers
-            .into_iter()
-            .map(|w| w.join().expect("a worker panicked"))
-            .collect();
-        let began = spans.iter().map(|s| s.0).min();
-        let ended = spans.iter().map(|s| s.1).max();
-        match (began, ended) {
-            (Some(b), Some(e)) => (e - b).max(Duration::from_nanos(1)),
-            _ => Duration::from_nanos(1),
-        }
+        let began = Instant::now();
+        per_g(&mut pb, id as u64 * n, map);
+        (began, Instant::now())
     });
+    // The phase runs from the first worker's start to the last one's end (taken by the
+    // workers: on a loaded machine the calling thread may not run again until they are done).
+    let began = spans.iter().map(|s| s.0).min();
+    let ended = spans.iter().map(|s| s.1).max();
+    let elapsed = match (began, ended) {
+        (Some(b), Some(e)) => (e - b).max(Duration::from_nanos(1)),
+        _ => Duration::from_nanos(1),
+    };
     grain.record(n, elapsed);
     elapsed
+}
+
+/// The process's pool of `threads` worker threads, made on first use.
+fn pool(threads: usize) -> Arc<ThreadPool> {
+    static POOLS: Mutex<Option<HashMap<usize, Arc<ThreadPool>>>> = Mutex::new(None);
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    let pool = pools
+        .get_or_insert_with(HashMap::new)
+        .entry(threads)
+        .or_insert_with(|| {
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(move |i| format!("bench-{threads}-{i}"))
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start {threads} worker threads: {e}"));
+            Arc::new(pool)
+        });
+    Arc::clone(pool)
 }
 
 #[cfg(test)]
