@@ -53,8 +53,15 @@ pub(crate) fn run_steps(steps: impl IntoIterator<Item = Step>) -> Result<(), Str
 }
 
 /// Changes into the workspace root, so commands work from any directory.
+///
+/// The root comes from `CARGO_MANIFEST_DIR` as `cargo run` sets it for this run, and only
+/// failing that from the path compiled in: with a target directory shared by two checkouts,
+/// cargo may run an `xtask` binary built from the other checkout, which must still work on the
+/// checkout it was invoked from.
 pub(crate) fn enter_project_root() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = manifest_dir
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf();
