@@ -16,8 +16,9 @@
 //! looking at them when a writer unlinks them. [`ArcSwapReclaim`] keeps an `ArcSwap` of the
 //! current *generation*; pinning loads it (an arc-swap guard, no shared write). A retired object
 //! goes into the strategy's pending bag, which belongs to the open generation. When the bag
-//! holds [`BATCH`] objects, or when the map retires a read table (it then calls
-//! [`Reclaim::flush`], so an old table never waits for the bag to fill), the generation is
+//! holds [`BATCH`] objects, or when the map retires a read table along with keys that died
+//! (a `clear`) or a large one (it then calls [`Reclaim::flush`], so neither waits for the bag
+//! to fill), the generation is
 //! *closed*: it takes the bag, a new generation is published in its place, and the closed one
 //! links to the new one. A generation frees its bag when it is dropped, which happens once no
 //! guard holds it *and* every older generation is gone (each holds its successor). So an object

@@ -137,8 +137,10 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// reclamation now rather than when the batch fills, so that old tables do not pile up.
     /// The default does nothing.
     ///
-    /// The map calls it with its dirty lock held, right after such a `retire`; like `retire`,
-    /// it may run reclaimers only under item 4 of the contract.
+    /// The map calls it with its dirty lock held, right after retiring a read table together
+    /// with entries that died with it (a `clear`, or keys expunged at the last rebuild), or a
+    /// table of at least 1,024 slots; a small table with nothing dead waits for the batch to
+    /// fill. Like `retire`, it may run reclaimers only under item 4 of the contract.
     #[inline]
     fn flush(&self, guard: &Self::Guard<'_>) {
         let _ = guard;

@@ -100,6 +100,10 @@ struct Reservations {
     ended: Condvar,
 }
 
+/// The table capacity plus dead entries from which a retired read table is followed by a
+/// [`Reclaim::flush`] hint even when no entry died with it.
+const FLUSH_MIN_SIZE: usize = 1024;
+
 /// A published read table: immutable but for `amended`, which only goes from false to true.
 struct ReadOnly<K, V, R: Reclaim> {
     table: HashTable<EntryPtr<K, V, R>>,
@@ -416,6 +420,10 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         _locked: &Locked<'_>,
     ) {
         let old = self.read.swap(new, AcqRel);
+        // SAFETY: `old` was published until the swap and is retired only below; `guard`
+        // protects it meanwhile.
+        let size = unsafe { (*old).table.capacity() } + dead.len();
+        let has_dead = !dead.is_empty();
         let garbage = Box::new(Garbage {
             read: NonNull::new(old).expect("read is never null"),
             entries: dead,
@@ -427,7 +435,12 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             self.reclaim
                 .retire(guard, NonNull::from(Box::leak(garbage)))
         }
-        self.reclaim.flush(guard);
+        // Start a batch's reclamation early when keys and values died here (a `clear`, or
+        // entries expunged at the last rebuild), or when the table is large; a small map
+        // promoted over and over with nothing dying would otherwise pay a flush each time.
+        if size >= FLUSH_MIN_SIZE || has_dead {
+            self.reclaim.flush(guard);
+        }
     }
 
     /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).

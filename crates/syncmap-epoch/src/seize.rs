@@ -173,13 +173,6 @@ unsafe impl Reclaim for SeizeReclaim {
         unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
     }
 
-    /// Hands this thread's partial batch (the replaced read table just joined it) to the
-    /// collector now, so that old tables do not wait for the batch to fill (32 retirements).
-    #[inline]
-    fn flush(&self, guard: &LocalGuard<'_>) {
-        guard.flush();
-    }
-
     #[inline]
     unsafe fn make_ref<'a, T: 'a>(guard: LocalGuard<'a>, ptr: NonNull<T>) -> Ref<'a, T> {
         // SAFETY: `ptr` was read under `guard` (caller's contract), so by item 1 above it stays
