@@ -97,13 +97,13 @@ pub(crate) struct Entry<K, V, R: Reclaim> {
 /// What a lock-free load-or-store found.
 pub(crate) enum LoadOrStore<V, R: Reclaim> {
     /// The key was present: its value, and the value the caller offered, returned unused.
-    Loaded(NonNull<V>, Owned<V, R>),
+    Loaded(NonNull<V>, Incoming<V, R>),
     /// The offered value was stored; this is its pointer, now owned by the entry.
     Stored(NonNull<V>),
     /// The entry is expunged: the caller must take the lock.
-    Expunged(Owned<V, R>),
+    Expunged(Incoming<V, R>),
     /// Another thread holds a reservation: the caller must wait for it to end.
-    Reserved(Owned<V, R>),
+    Reserved(Incoming<V, R>),
 }
 
 /// What an attempt to reserve an entry found.
@@ -219,12 +219,11 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
     ///
     /// `ptr` came from `allocate`, is unreachable, and is freed once.
     unsafe fn free(ptr: NonNull<Self>) {
-        if Self::INLINE {
-            // SAFETY: when INLINE, `allocate` made a `WithSlot` whose entry is at offset 0.
-            drop(unsafe { Box::from_raw(ptr.as_ptr().cast::<WithSlot<K, V, R>>()) });
-        } else {
-            // SAFETY: otherwise `allocate` made a plain `Box<Entry>`.
-            drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+        // SAFETY: the entry is initialized and ours alone (caller's contract); it is dropped
+        // once here, and its memory then released without dropping anything again.
+        unsafe {
+            core::ptr::drop_in_place(ptr.as_ptr());
+            Self::dealloc_only(ptr);
         }
     }
 
@@ -454,8 +453,9 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         p == expunged::<V>()
     }
 
-    /// Go's `tryLoadOrStore`.
-    pub(crate) fn try_load_or_store(&self, new: Owned<V, R>) -> LoadOrStore<V, R> {
+    /// Go's `tryLoadOrStore`. The offered value is moved to the heap only once the entry is
+    /// found deleted, so loading a present key allocates nothing.
+    pub(crate) fn try_load_or_store(&self, mut new: Incoming<V, R>) -> LoadOrStore<V, R> {
         let mut p = self.value.load(Acquire);
         loop {
             if p == expunged::<V>() {
@@ -467,14 +467,18 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
             if let Some(present) = NonNull::new(p) {
                 return LoadOrStore::Loaded(present, new);
             }
+            let owned = new.owned();
             match self.value.compare_exchange_weak(
                 core::ptr::null_mut(),
-                new.as_ptr(),
+                owned.as_ptr(),
                 AcqRel,
                 Acquire,
             ) {
-                Ok(_) => return LoadOrStore::Stored(new.into_raw()),
-                Err(current) => p = current,
+                Ok(_) => return LoadOrStore::Stored(owned.into_raw()),
+                Err(current) => {
+                    new = Incoming::Owned(owned);
+                    p = current;
+                }
             }
         }
     }
@@ -789,7 +793,7 @@ mod tests {
             let back = e.try_swap(owned("x")).expect_err("expunged refuses swap");
             drop(back);
             assert!(matches!(
-                e.try_load_or_store(owned("y")),
+                e.try_load_or_store(Incoming::Owned(owned("y"))),
                 LoadOrStore::Expunged(_)
             ));
             // SAFETY: single-threaded test.
@@ -809,7 +813,7 @@ mod tests {
     #[test]
     fn load_or_store_and_compare_ops() {
         with_entry(|e, _| {
-            match e.try_load_or_store(owned("b")) {
+            match e.try_load_or_store(Incoming::Value("b".to_string())) {
                 LoadOrStore::Loaded(p, unused) => {
                     // SAFETY: single-threaded test.
                     assert_eq!(unsafe { p.as_ref() }, "a");
@@ -827,7 +831,7 @@ mod tests {
             // SAFETY: single-threaded test.
             let removed = unsafe { e.delete_if(Some(&"b".to_string())) }.unwrap();
             assert_eq!(free(removed), "b");
-            match e.try_load_or_store(owned("c")) {
+            match e.try_load_or_store(Incoming::Value("c".to_string())) {
                 LoadOrStore::Stored(p) => {
                     // SAFETY: single-threaded test; the entry owns `p`.
                     assert_eq!(unsafe { p.as_ref() }, "c")

@@ -791,25 +791,17 @@ where
     /// Go's `LoadOrStore`.
     fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
         let hash = self.hash(&key);
-        // The common case, a key that read has with a value, allocates nothing: the offered
-        // value is only moved to the heap once a store may happen.
-        if let Some(entry) = self.read(guard).find(hash, &key) {
-            // SAFETY: found in read under `guard`.
-            if let Some(actual) = unsafe { entry.get() }.load() {
-                return (actual, true);
-            }
-        }
         let mut new = Incoming::Value(value);
         loop {
             let read = self.read(guard);
             if let Some(entry) = read.find(hash, &key) {
                 // SAFETY: found in read under `guard`.
-                match unsafe { entry.get() }.try_load_or_store(new.owned()) {
+                match unsafe { entry.get() }.try_load_or_store(new) {
                     LoadOrStore::Loaded(actual, _unused) => return (actual, true),
                     LoadOrStore::Stored(actual) => return (actual, false),
-                    LoadOrStore::Expunged(back) => new = Incoming::Owned(back),
+                    LoadOrStore::Expunged(back) => new = back,
                     LoadOrStore::Reserved(back) => {
-                        new = Incoming::Owned(back);
+                        new = back;
                         self.wait_reserved(guard, entry);
                         continue;
                     }
@@ -829,7 +821,7 @@ where
                 return (actual, false);
             };
             // SAFETY: found under `guard` and the lock.
-            let outcome = unsafe { entry.get() }.try_load_or_store(new.owned());
+            let outcome = unsafe { entry.get() }.try_load_or_store(new);
             if dirty_only {
                 self.miss_locked(&mut dirty, guard, &locked);
             }
@@ -838,7 +830,7 @@ where
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
                 LoadOrStore::Stored(actual) => return (actual, false),
                 LoadOrStore::Reserved(back) => {
-                    new = Incoming::Owned(back);
+                    new = back;
                     self.wait_reserved(guard, entry);
                 }
                 LoadOrStore::Expunged(_) => {
