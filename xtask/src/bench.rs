@@ -18,7 +18,7 @@ use std::{
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
-use crate::util::{CommandExt, Step, cargo};
+use crate::util::{self, CommandExt, Step, cargo};
 
 /// Debug info makes the bench binary several times slower to build and changes nothing measured.
 const NO_DEBUG: (&str, &str) = ("CARGO_PROFILE_BENCH_DEBUG", "false");
@@ -114,6 +114,39 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 /// The benchmark steps `cargo xtask ci` runs: build the benches, then run each workload on each
 /// map once with a few thousand operations (and the memory bench on 10,000 entries), so they
 /// cannot rot. Nothing here asserts speed.
+/// Seconds of the soak that `cargo xtask ci` runs (two per backend and workload).
+const CI_SOAK_SECS: &str = "24";
+
+/// The soak (`benches/src/bin/soak.rs`): churn workloads on every backend while the heap is
+/// sampled; fails if the heap keeps growing.
+fn soak_command(secs: &str) -> Command {
+    let (k, v) = NO_DEBUG;
+    cargo([
+        "run",
+        "--quiet",
+        "--profile",
+        "bench",
+        "-p",
+        "syncmap-benches",
+        "--bin",
+        "soak",
+        "--",
+        "--secs",
+        secs,
+    ])
+    .env(k, v)
+}
+
+/// `cargo xtask soak [--secs N]` (60 seconds by default).
+pub(crate) fn soak(args: &[String]) -> Result<(), String> {
+    let secs = match args {
+        [] => "60",
+        [flag, secs] if flag == "--secs" && secs.parse::<f64>().is_ok_and(|s| s > 0.0) => secs,
+        _ => return Err("usage: cargo xtask soak [--secs N]".to_string()),
+    };
+    util::run_steps([Step::new("soak", soak_command(secs))])
+}
+
 pub(crate) fn ci_steps() -> Vec<Step> {
     let (k, v) = NO_DEBUG;
     vec![
@@ -140,6 +173,7 @@ pub(crate) fn ci_steps() -> Vec<Step> {
             ])
             .env(k, v),
         ),
+        Step::new("soak (short)", soak_command(CI_SOAK_SECS)),
     ]
 }
 

@@ -2,6 +2,7 @@
 //!
 //! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
 //! * `cargo xtask bench [--quick]`: the head-to-head comparison.
+//! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
 //! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
 //! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
 
@@ -18,6 +19,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci               fmt, clippy, tests (doc tests included) and docs, as CI runs them
   bench [--quick]  the head-to-head benchmark comparison
+  soak [--secs N]  churn workloads on every backend while the heap is sampled (60 s by default)
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
   asan             the map crates' tests under AddressSanitizer and LeakSanitizer";
 
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => bench::soak(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
         Some("-h" | "--help" | "help") => {

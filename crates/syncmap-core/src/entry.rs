@@ -305,8 +305,13 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         Self::present(self.value.load(Acquire))
     }
 
-    /// Whether the entry is expunged. Stable only under the lock.
+    /// Whether the entry is *deleted* (null: neither present, reserved nor expunged).
     #[inline]
+    pub(crate) fn is_deleted(&self) -> bool {
+        self.value.load(Acquire).is_null()
+    }
+
+    /// Whether the entry is expunged. Stable only under the lock.
     pub(crate) fn is_expunged(&self, _locked: &Locked<'_>) -> bool {
         self.value.load(Acquire) == expunged::<V>()
     }

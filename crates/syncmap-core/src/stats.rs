@@ -43,6 +43,16 @@ pub struct Stats {
     pub expunged: u64,
     /// Expunged entries revived by a store of their key.
     pub unexpunged: u64,
+    /// Times the map dropped its dead entries because they outnumbered a third of the live
+    /// ones (see `SyncMap`'s *Memory* section): deleted keys do not wait for a new key.
+    pub compactions: u64,
+    /// Entries the map holds now, in either table: live keys plus `dead_entries`. Counted when
+    /// `stats` is called (O(n), under the lock), not kept up to date.
+    pub entries: usize,
+    /// Entries held for deleted keys (deleted or expunged), waiting for a rebuild, a promotion
+    /// or a compaction to drop them. `entries - dead_entries` is the number of keys with a value
+    /// (or reserved by `load_or_store_with`) when no write runs concurrently.
+    pub dead_entries: usize,
 }
 
 /// The counters kept under the dirty-map lock.
@@ -53,6 +63,7 @@ pub(crate) struct LockedStats {
     pub(crate) dirty_rebuilds: u64,
     pub(crate) expunged: u64,
     pub(crate) unexpunged: u64,
+    pub(crate) compactions: u64,
 }
 
 const STRIPES: usize = 8;
@@ -74,7 +85,7 @@ pub(crate) struct HitCounter {
 /// with no lazy-initialization check (this is on the read-hit path).
 #[cfg(not(loom))]
 #[inline]
-fn stripe() -> usize {
+pub(crate) fn stripe() -> usize {
     use std::{
         cell::Cell,
         sync::atomic::{AtomicUsize, Ordering},
@@ -94,6 +105,14 @@ fn stripe() -> usize {
     })
 }
 
+/// Under loom every thread shares one stripe (loom's atomics cannot live in a `thread_local!`
+/// that outlives a model run, and one stripe is the worst case for the counters anyway).
+#[cfg(loom)]
+#[inline]
+pub(crate) fn stripe() -> usize {
+    0
+}
+
 impl HitCounter {
     /// Counts one hit: a load and a store to this thread's stripe, no locked instruction.
     #[inline]
@@ -105,6 +124,33 @@ impl HitCounter {
         }
     }
 
+    pub(crate) fn total(&self) -> u64 {
+        self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
+    }
+}
+
+/// Deletes (present or reserved → deleted), counted in per-thread stripes so that lock-free
+/// deletes of different threads write different cache lines. Each stripe counts exactly (a
+/// `fetch_add`); the map sums them only every [`DeleteCounter::CHECK_EVERY`]th delete of a
+/// stripe, to decide whether dead entries may need compacting.
+#[derive(Debug, Default)]
+pub(crate) struct DeleteCounter {
+    stripes: [Padded; STRIPES],
+}
+
+impl DeleteCounter {
+    /// A stripe asks for a check of the total every this many of its deletes: the per-thread
+    /// part of the memory bound's constant.
+    pub(crate) const CHECK_EVERY: u64 = if cfg!(loom) { 1 } else { 8 };
+
+    /// Counts one delete; true if this stripe is due to check the total.
+    #[inline]
+    pub(crate) fn deleted(&self) -> bool {
+        let n = self.stripes[stripe()].0.fetch_add(1, Relaxed) + 1;
+        n % Self::CHECK_EVERY == 0
+    }
+
+    /// Deletes counted so far (exact once the deleting threads have synchronised with us).
     pub(crate) fn total(&self) -> u64 {
         self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
     }

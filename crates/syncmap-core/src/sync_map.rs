@@ -12,6 +12,7 @@ use std::hash::RandomState;
 use hashbrown::HashTable;
 
 mod beyond;
+mod bound;
 mod iter;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
@@ -20,10 +21,10 @@ use crate::{
     entry::{Entry, EntryPtr, Incoming, LoadOrStore, Locked, RetiredValue},
     primitive::sync::{
         Condvar, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicPtr, Ordering::*},
+        atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*},
     },
     reclaim::{Reclaim, Retire, sealed::Sealed},
-    stats::{HitCounter, LockedStats, Stats},
+    stats::{DeleteCounter, HitCounter, LockedStats, Stats},
 };
 
 /// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
@@ -55,10 +56,23 @@ use crate::{
 /// 4. A key has at most one entry across both tables.
 ///
 /// Entry lifetime follows from these: an entry dies when it leaves both tables, which happens
-/// only (a) at promotion, to read entries still expunged (the graveyard), (b) at `clear`, and
-/// (c) when the map is dropped. Deleting a key never unlinks its entry (see `find_slow`). In (a)
-/// and (b) the entry is retired through `R` with the old read table, so readers still inside it
-/// stay safe.
+/// only (a) at promotion, to read entries still expunged (the graveyard), (b) at a compaction,
+/// to entries it expunges, (c) at `clear`, and (d) when the map is dropped. Deleting a key never
+/// unlinks its entry (see `find_slow`). In (a) to (c) the entry is retired through `R` with the
+/// old read table, so readers still inside it stay safe.
+///
+/// # Memory
+///
+/// The entries the map holds are O(live keys), whatever the operations: at most
+/// `2 * live + c` once quiescent, for a small constant `c` per deleting thread (about 80 for
+/// one thread). Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
+/// without the lock), but deletes are counted, and once dead entries could outnumber live ones
+/// the map counts them under the lock and, if they are at least a quarter of all entries (and
+/// at least a few dozen), *compacts*: promotes dirty, expunges every deleted entry of read and
+/// publishes a read table of the live entries only, retiring the rest. Each check and each
+/// compaction is O(n) and follows Θ(n) deletes or inserts, so the cost is amortised O(1) per
+/// operation. Go's map has no such step: it keeps deleted keys until a new key forces a rebuild
+/// (Go issue 40999 was the unbounded case, fixed in Go 1.16 for `LoadAndDelete` only).
 ///
 /// # Consistency
 ///
@@ -73,6 +87,10 @@ pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
     /// Where writers wait for a `load_or_store_with` computation of their key to end.
     reservations: Reservations,
     hits: HitCounter,
+    /// Deletes so far, and the total at which the next check for dead entries is due (see the
+    /// *Memory* section and `bound.rs`).
+    deletes: DeleteCounter,
+    next_dead_check: AtomicU64,
     hash_builder: S,
     reclaim: R,
     _owns: PhantomData<(K, V)>,
@@ -313,6 +331,8 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             }),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
+            deletes: DeleteCounter::default(),
+            next_dead_check: AtomicU64::new(0),
             hash_builder,
             reclaim: R::default(),
             _owns: PhantomData,
@@ -347,8 +367,13 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// assert_eq!(map.stats().dirty_rebuilds, 1);
     /// ```
     pub fn stats(&self) -> Stats {
-        let dirty = self.dirty.lock();
+        let guard = self.reclaim.pin();
+        let (dirty, locked) = self.lock();
+        let held = Self::count_entries_locked(&dirty, self.read(&guard), &locked);
         Stats {
+            compactions: dirty.stats.compactions,
+            entries: held.entries,
+            dead_entries: held.dead,
             read_hits: self.hits.total(),
             misses: dirty.stats.misses,
             promotions: dirty.stats.promotions,
@@ -535,8 +560,9 @@ where
     /// stays in dirty as *deleted* (as Go's `CompareAndDelete` leaves it), and the rebuild after
     /// the next promotion expunges it if it is still deleted then. A delete-then-store cycle on
     /// a key thus reuses its entry (lock-free once promoted) instead of allocating a new entry,
-    /// re-promoting and rebuilding dirty on every cycle; memory held by deleted entries is
-    /// bounded by one promotion and one rebuild.
+    /// re-promoting and rebuilding dirty on every cycle. Promotion alone would not bound the
+    /// deleted entries (a workload of new keys and deletes, with no loads, never promotes: Go
+    /// issue 40999); the delete count does: see the *Memory* section of [`SyncMap`].
     #[cold]
     fn find_slow<Q>(&self, guard: &R::Guard<'_>, hash: u64, key: &Q) -> Option<EntryPtr<K, V, R>>
     where
@@ -931,6 +957,7 @@ where
         // SAFETY: as above.
         let removed = unsafe { entry.delete() }?;
         self.retire_value(guard, entry, removed);
+        self.count_delete(guard);
         Some(removed)
     }
 
@@ -1025,6 +1052,7 @@ where
         match unsafe { entry.delete_if(Some(old)) } {
             Some(removed) => {
                 self.retire_value(&guard, entry, removed);
+                self.count_delete(&guard);
                 true
             }
             None => false,

@@ -439,3 +439,32 @@ fn load_or_store_with_vs_delete_and_clear() {
         assert_state(&map, &expected);
     });
 }
+
+/// A delete that compacts (under loom, two dead entries that are a quarter of the map suffice)
+/// races a store reviving the first deleted key and lock-free loads of a live key: the store
+/// lands (in its kept entry, or as a new key once the entry was expunged), the load sees its
+/// key throughout, and the compaction drops only dead entries.
+#[test]
+fn compaction_vs_revive_vs_load() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        for k in 0..3 {
+            map.store(k, k);
+        }
+        map.range(|_, _| true); // promoted: every key in read, no dirty
+        map.delete(&0); // one dead entry: below the compaction threshold
+        let compactor = spawn(&map, |m| opt(m.load_and_delete(&1).map(|v| *v)));
+        let reviver = spawn(&map, |m| {
+            m.store(0, 10);
+            0
+        });
+        assert_eq!(load(&map, 2), Some(2));
+        assert_eq!(load(&map, 2), Some(2));
+        assert_eq!(compactor.join().unwrap(), 1);
+        reviver.join().unwrap();
+        let stats = map.stats();
+        assert_eq!(stats.entries - stats.dead_entries, 2, "{stats:?}");
+        assert!(stats.entries <= 3, "{stats:?}");
+        assert_state(&map, &[(0, 10), (2, 2)]);
+    });
+}

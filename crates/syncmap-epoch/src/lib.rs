@@ -130,6 +130,14 @@ unsafe impl Reclaim for EpochReclaim {
         unsafe { guard.defer_unchecked(move || T::reclaim(ptr)) }
     }
 
+    /// Hands this thread's bag of deferred functions to the global queue and collects what
+    /// is ready, so that a `clear` (or a promotion that frees keys) is freed without waiting
+    /// for 64 more retirements on this thread.
+    #[inline]
+    fn flush(&self, guard: &Guard) {
+        guard.flush();
+    }
+
     #[inline]
     unsafe fn make_ref<'a, T: 'a>(guard: Guard, value: NonNull<T>) -> Ref<'a, T> {
         // SAFETY: `value` was read under `guard` (caller's contract), so the epoch it may be

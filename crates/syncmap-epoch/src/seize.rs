@@ -173,6 +173,14 @@ unsafe impl Reclaim for SeizeReclaim {
         unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
     }
 
+    /// Hands this thread's batch to the collector (if it holds at least one retirement per
+    /// active thread, seize's condition), so that a `clear` or a promotion that frees keys is
+    /// freed once the readers leave, without waiting for the batch to fill.
+    #[inline]
+    fn flush(&self, guard: &LocalGuard<'_>) {
+        guard.flush();
+    }
+
     #[inline]
     unsafe fn make_ref<'a, T: 'a>(guard: LocalGuard<'a>, ptr: NonNull<T>) -> Ref<'a, T> {
         // SAFETY: `ptr` was read under `guard` (caller's contract), so by item 1 above it stays
@@ -262,6 +270,25 @@ mod tests {
             overwrites + 1,
             "the collector frees the rest"
         );
+    }
+
+    #[test]
+    fn clear_frees_its_entries_without_later_writes() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u32, Counted> = SyncMap::new();
+        let n = 5_000;
+        for k in 0..n {
+            map.store(k, Counted(drops.clone()));
+        }
+        map.clear();
+        // Nothing but the clear's own retirement was retired: its batch is flushed, and freed
+        // once the clearing thread's guard is gone.
+        assert_eq!(
+            drops.load(SeqCst),
+            n as usize,
+            "a clear waited for later writes"
+        );
+        assert!(map.load(&0).is_none());
     }
 
     #[test]

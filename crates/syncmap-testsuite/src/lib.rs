@@ -25,6 +25,8 @@
 //!   the concurrent tests of Go's `internal/sync/hashtriemap_test.go`.
 //! * [`linearizability`]: short concurrent histories on few keys, recorded with invocation and
 //!   response times, checked per key against the sequential specification (Wing & Gong search).
+//! * [`bounds`]: memory follows the live set: Go's `TestIssue40999` (store and delete with no
+//!   loads), maps emptied and then only read, and a model-based bound on entries per live key.
 //! * [`memory`]: every key and value dropped exactly once; a map of 1,000,000 entries gives its
 //!   memory back once cleared and quiescent; `range` allocates nothing.
 //! * [`panic_safety`]: a panicking `Hash`, `Eq`, `Clone` or `Drop` of a key or value, or a
@@ -40,6 +42,7 @@
 //! [`Backend::quiesce`], which crossbeam-epoch implements by flushing its collector).
 
 pub mod alloc;
+pub mod bounds;
 pub mod go;
 pub mod linearizability;
 pub mod memory;
@@ -122,6 +125,11 @@ pub trait Backend: 'static {
     /// the batch fills or the map flushes it (at a promotion or a `clear`). Zero by default:
     /// everything retired is freed once [`quiesce`](Self::quiesce) has run enough.
     const PENDING_LIMIT: usize = 0;
+
+    /// The constant of the memory bound that [`bounds`] enforces: once quiescent, a map with `n`
+    /// live keys holds at most `2 * n + ENTRY_SLACK` entries. The default, 128, leaves room for
+    /// a map that compacts its dead entries lazily (amortised over deletes) on a few threads.
+    const ENTRY_SLACK: usize = 128;
 }
 
 /// Expands the whole conformance suite into `#[test]` functions, in a module `$name`, for the map
@@ -202,6 +210,13 @@ macro_rules! conformance_tests {
                 memory::drops_exactly_once_sequential,
                 memory::drops_exactly_once_concurrent,
                 memory::range_allocates_nothing,
+                memory::clear_frees_without_later_writes,
+                bounds::issue_40999_store_delete,
+                bounds::issue_40999_load_and_delete,
+                bounds::issue_40999_compare_and_delete,
+                bounds::issue_40999_with_promotions,
+                bounds::emptied_map_follows_live_set,
+                bounds::entries_bounded_by_live,
                 panic_safety::panicking_hash,
                 panic_safety::panicking_eq,
                 panic_safety::panicking_drop,

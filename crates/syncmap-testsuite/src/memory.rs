@@ -204,6 +204,45 @@ pub fn drops_exactly_once_concurrent<B: Backend>() {
     drop_and_check::<B>(map, &keys, &values);
 }
 
+/// A cleared map hands its entries back without waiting for later writes: after `clear`, with
+/// only loads (no store, delete or [`Backend::quiesce`] hook), every value is dropped soon. A
+/// strategy that batches retirements gets a flush hint from `clear` for this (Go's `Clear`
+/// leaves the old maps to the garbage collector, which needs no writes either). Skipped for
+/// strategies that free only on drop.
+pub fn clear_frees_without_later_writes<B: Backend>() {
+    if !B::FREES_BEFORE_DROP {
+        return;
+    }
+    let keys = Tracker::new();
+    let values = Tracker::new();
+    let map = B::Map::<Tracked, Tracked>::default();
+    let n = scaled(5_000) as u64;
+    for k in 0..n {
+        map.store(keys.make(k), values.make(k));
+    }
+    map.range(|_, _| true);
+    map.clear();
+    let probe = keys.make(0);
+    let started = std::time::Instant::now();
+    while values.live() > 0 && started.elapsed() < crate::util::RECLAIM_TIMEOUT {
+        for _ in 0..64 {
+            assert!(map.load(&probe).is_none());
+        }
+        thread::yield_now();
+    }
+    assert_eq!(
+        values.live(),
+        0,
+        "{} of {n} values still alive after `clear` and {:?} of loads",
+        values.live(),
+        started.elapsed()
+    );
+    drop(probe);
+    drop(map);
+    quiesce_until::<B>(RECLAIM_TIMEOUT, || keys.live() == 0);
+    keys.assert_all_dropped_once();
+}
+
 /// Go's `TestMapRangeNoAllocations`, on a promoted map of 64 keys: after a warm-up call (which
 /// may promote, or register the thread with a collector), `range` and loads of present keys
 /// allocate nothing.

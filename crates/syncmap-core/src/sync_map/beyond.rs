@@ -18,6 +18,7 @@ struct CancelOnUnwind<'a, K, V, R: Reclaim, S> {
 impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
     fn drop(&mut self) {
         self.entry.cancel_reserved();
+        self.map.count_delete_unchecked();
         let _waiting = self.map.reservations.lock.lock();
         self.map.reservations.ended.notify_all();
     }
@@ -234,6 +235,7 @@ where
             // SAFETY: the value was read under `guard`.
             if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
                 self.retire_value(&guard, entry, value);
+                self.count_delete(&guard);
             }
         }
     }

@@ -1,0 +1,195 @@
+//! Memory that follows the live set: deletes are counted, and once dead entries may outnumber
+//! live ones, the map counts them under the lock and compacts (see `SyncMap`'s *Memory* docs).
+
+use hashbrown::HashTable;
+
+use super::{Dirty, ReadOnly, SyncMap, entry_hash};
+use crate::{
+    entry::{EntryPtr, Locked},
+    primitive::sync::atomic::Ordering::Relaxed,
+    reclaim::Reclaim,
+};
+
+/// The fewest dead entries worth a compaction: below this, dead entries are left for a rebuild
+/// or promotion to drop. Part of the memory bound's constant (`2 * DEAD_MIN` entries).
+const DEAD_MIN: usize = if cfg!(loom) { 2 } else { 32 };
+
+/// The entries a map holds, counted under the lock.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Held {
+    /// Entries linked from either table (each once).
+    pub(super) entries: usize,
+    /// Of those, entries for deleted keys (deleted or expunged).
+    pub(super) dead: usize,
+}
+
+impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
+    /// Counts one delete (present or reserved → deleted) made under `guard`; every
+    /// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a stripe checks whether a count is due.
+    #[inline]
+    pub(super) fn count_delete(&self, guard: &R::Guard<'_>) {
+        if self.deletes.deleted() {
+            self.check_dead(guard);
+        }
+    }
+
+    /// Counts a delete without checking: for a cancelled reservation, which has no guard at
+    /// hand; the next checked delete accounts for it.
+    pub(super) fn count_delete_unchecked(&self) {
+        self.deletes.deleted();
+    }
+
+    /// If enough deletes happened since the last count, counts the entries under the lock and
+    /// compacts when at least a quarter of them (and [`DEAD_MIN`]) are dead; then sets the
+    /// delete total at which the next count is due.
+    ///
+    /// Why this bounds memory (with only deletes between counts: stores and promotions only
+    /// lower the dead count): a count that does not compact leaves `dead < max(DEAD_MIN,
+    /// entries / 4)`; the next is due after `max(DEAD_MIN, live - dead) / 2` more deletes, each
+    /// moving one entry from live to dead, so `dead - live` stays below about `DEAD_MIN` until
+    /// then, plus what each stripe adds before it checks. And why it is amortised O(1): a count
+    /// that does not compact costs O(entries) after at least `entries / 4` deletes (or new
+    /// keys, which grew the table); a compaction costs O(entries) and drops at least
+    /// `entries / 4` dead entries, each made by a delete since the last compaction.
+    #[cold]
+    fn check_dead(&self, guard: &R::Guard<'_>) {
+        if self.deletes.total() < self.next_dead_check.load(Relaxed) {
+            return;
+        }
+        let (mut dirty, locked) = self.lock();
+        // Another thread may have counted while we waited for the lock.
+        if self.deletes.total() < self.next_dead_check.load(Relaxed) {
+            return;
+        }
+        let held = Self::count_entries_locked(&dirty, self.read(guard), &locked);
+        let live = held.entries - held.dead;
+        let dead = if held.dead >= DEAD_MIN && 4 * held.dead >= held.entries {
+            self.compact_locked(&mut dirty, guard, &locked);
+            0
+        } else {
+            held.dead
+        };
+        let gap = DEAD_MIN.max(live.saturating_sub(dead)) / 2;
+        self.next_dead_check
+            .store(self.deletes.total() + gap as u64, Relaxed);
+    }
+
+    /// Counts the entries held and the dead ones among them: every entry of dirty plus the
+    /// graveyard entries still expunged, if dirty exists (invariant 2); every entry of read
+    /// otherwise. O(n).
+    pub(super) fn count_entries_locked(
+        dirty: &Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> Held {
+        let count_deleted = |table: &HashTable<EntryPtr<K, V, R>>| {
+            table
+                .iter()
+                // SAFETY: linked from a table the lock keeps linked (dirty, or the current read).
+                .filter(|e| unsafe { e.get() }.is_deleted())
+                .count()
+        };
+        match dirty.table.as_ref() {
+            Some(table) => {
+                let expunged = dirty
+                    .graveyard
+                    .iter()
+                    // SAFETY: graveyard entries are linked from the current read table.
+                    .filter(|e| unsafe { e.get() }.is_expunged(locked))
+                    .count();
+                Held {
+                    entries: table.len() + expunged,
+                    dead: count_deleted(table) + expunged,
+                }
+            }
+            None => Held {
+                entries: read.table.len(),
+                dead: count_deleted(&read.table),
+            },
+        }
+    }
+
+    /// Drops every dead entry: promotes dirty if it exists (freeing the graveyard's entries
+    /// still expunged), then expunges each deleted entry of read, publishes a read table of the
+    /// others and retires the old one with the expunged entries.
+    ///
+    /// A store racing with the expunge either revives the entry first (which is then kept) or
+    /// finds it expunged and takes the lock, after which the key is new: as after a rebuild and
+    /// a promotion, which is what this is, done at once.
+    fn compact_locked(
+        &self,
+        dirty: &mut Dirty<K, V, R>,
+        guard: &R::Guard<'_>,
+        locked: &Locked<'_>,
+    ) {
+        if dirty.table.is_some() {
+            self.promote_locked(dirty, guard, locked);
+        }
+        // Invariant 3 now holds: no dirty table, no expunged entry in read.
+        let read = self.read(guard);
+        let mut live = HashTable::with_capacity(read.table.len() / 2);
+        let mut dead = Vec::new();
+        for &entry in read.table.iter() {
+            // SAFETY: linked from the current read table, which the lock keeps published.
+            if unsafe { entry.get() }.try_expunge_locked(locked) {
+                dead.push(entry);
+            } else {
+                live.insert_unique(entry_hash(&entry), entry, entry_hash);
+            }
+        }
+        live.shrink_to_fit(entry_hash);
+        dirty.misses = 0;
+        dirty.stats.compactions += 1;
+        self.replace_read_locked(ReadOnly::publish(live), dead, guard, locked);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{SyncMap, reclaim::DeferToDrop};
+
+    type Map = SyncMap<u64, u64, DeferToDrop>;
+
+    #[test]
+    fn deleting_most_keys_of_read_compacts_without_new_keys() {
+        let map = Map::new();
+        for k in 0..1000 {
+            map.store(k, k);
+        }
+        map.range(|_, _| true); // promote
+        for k in 10..1000 {
+            map.delete(&k);
+        }
+        let stats = map.stats();
+        assert!(stats.compactions >= 1, "{stats:?}");
+        assert!(stats.entries <= 2 * 10 + 2 * DEAD_MIN + 16, "{stats:?}");
+        assert_eq!(stats.entries - stats.dead_entries, 10, "{stats:?}");
+        for k in 0..1000 {
+            assert_eq!(map.load(&k).copied(), (k < 10).then_some(k));
+        }
+        assert_eq!(map.len(), 10);
+    }
+
+    #[test]
+    fn a_store_after_compaction_revives_nothing_dropped() {
+        let map = Map::new();
+        for k in 0..200 {
+            map.store(k, k);
+        }
+        map.range(|_, _| true);
+        for k in 0..200 {
+            map.delete(&k);
+        }
+        assert!(map.stats().compactions >= 1);
+        for k in 0..200 {
+            map.store(k, k + 1);
+        }
+        for k in 0..200 {
+            assert_eq!(map.load(&k).copied(), Some(k + 1));
+        }
+        let stats = map.stats();
+        assert_eq!((stats.entries - stats.dead_entries, map.len()), (200, 200));
+    }
+
+    use super::DEAD_MIN;
+}
