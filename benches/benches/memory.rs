@@ -5,7 +5,9 @@
 //! late cannot be subtracted from the next map's count. For the syncmap backends there are two
 //! states: right after the inserts (every entry in the dirty table, the read table empty),
 //! after one load of every key has promoted dirty to read (read table only, Go's steady state),
-//! and after one more new key has made the map rebuild dirty from read (both tables).
+//! and after one more new key has made the map rebuild dirty from read (both tables). Then, for
+//! every map, after deleting all but one key in 1,000 and reading every key once: the bytes
+//! left (still divided by the original entry count) show whether memory follows the live set.
 //! Bytes still awaiting deferred reclamation count: that is memory the process holds.
 //!
 //! Output: one `memory\t<map>\t<state>\t<bytes per entry>` line per measurement on stdout
@@ -123,6 +125,20 @@ impl Visitor for Measure {
             );
             self.lines.push(line);
         }
+        // Emptied: delete all but one key in 1,000, then read every key once. Memory should
+        // follow the live set (Go's map keeps every deleted key until a new key is stored).
+        let kept = (self.entries / 1000).max(1);
+        for k in kept..=self.entries {
+            map.load_and_delete(k);
+        }
+        for k in 0..self.entries {
+            black_box(map.load(k));
+        }
+        let line = format!(
+            "memory\t{name}\temptied to 0.1%, then read\t{:.1}",
+            self.per_entry(before)
+        );
+        self.lines.push(line);
         drop(map);
     }
 
