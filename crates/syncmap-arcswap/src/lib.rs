@@ -84,7 +84,7 @@
 //! [arc-swap]: https://docs.rs/arc-swap
 #![doc(test(attr(deny(warnings))))]
 
-use core::{fmt, mem, mem::ManuallyDrop, ptr::NonNull};
+use core::{fmt, mem, ptr::NonNull};
 use std::{
     hash::RandomState,
     sync::{Arc, Mutex, OnceLock, PoisonError},
@@ -92,7 +92,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 pub use syncmap_core::{ConcurrentMap, Stats};
-use syncmap_core::{Reclaim, Retire, reclaim::Retired};
+use syncmap_core::{Reclaim, Retire, reclaim::Retired, unwind::DropAll};
 
 /// Go's `sync.Map` whose loads return `Arc<V>`.
 ///
@@ -275,35 +275,37 @@ struct Closed {
 }
 
 impl Closed {
-    /// Frees the bag and returns the successor.
+    /// Frees the bag and returns the successor. A reclaimer that panics (a user's `Drop`) does
+    /// not stop the others: its panic is kept in `drops`.
     ///
     /// # Safety
     ///
     /// The generation this came from is being dropped: no guard holds it and every older
     /// generation is gone.
-    unsafe fn reclaim(self) -> Option<Arc<Generation>> {
-        // If a reclaimer (a user's `Drop`) panics, the rest of the bag and the successors this
-        // generation owned leak (`Retired` has no `Drop`, and the successor is not released),
-        // rather than being freed while unwinding, where a second panic would abort.
-        let next = ManuallyDrop::new(self.next);
+    unsafe fn reclaim(self, drops: &mut DropAll) -> Option<Arc<Generation>> {
         for retired in self.retired {
             // SAFETY: our caller's contract: the generation is dropped only when no guard
             // holds it and every older generation has been dropped (each keeps its successor
             // alive), so every guard that may have observed an object of its bag is gone (see
             // the `unsafe impl Reclaim`); and each bag is reclaimed once, with its generation.
-            unsafe { retired.reclaim() }
+            drops.run(|| unsafe { retired.reclaim() });
         }
-        ManuallyDrop::into_inner(next)
+        self.next
     }
 }
 
 impl Drop for Generation {
+    /// Frees this generation's bag and those of the successors it was the last owner of. If
+    /// reclaimers panic, every other object of those bags is still freed, and the first panic
+    /// resumes at the end (from the drop of the guard or strategy that dropped the generation),
+    /// unless the thread is already unwinding.
     fn drop(&mut self) {
         let Some(closed) = self.closed.take() else {
             return;
         };
+        let mut drops = DropAll::new();
         // SAFETY: this generation is being dropped (see `Closed::reclaim`).
-        let mut next = unsafe { closed.reclaim() };
+        let mut next = unsafe { closed.reclaim(&mut drops) };
         // Release the chain of successors this generation was the last owner of, in a loop
         // rather than by recursive drops.
         while let Some(generation) = next {
@@ -312,9 +314,10 @@ impl Drop for Generation {
                 .and_then(|closed| {
                     // SAFETY: we held the last reference to that generation, so it is being
                     // dropped, and its predecessor (this chain) is gone.
-                    unsafe { closed.reclaim() }
+                    unsafe { closed.reclaim(&mut drops) }
                 });
         }
+        drops.finish();
     }
 }
 
@@ -342,7 +345,8 @@ impl Drop for Generation {
 //    `retire` or `flush`: the caller's guard holds the generation they close or an older one,
 //    which keeps it alive, so the share they drop (after unlocking) is never the last. They
 //    run when a guard is dropped, which the map does outside its lock, or at the strategy's
-//    drop.
+//    drop; a panicking one does not stop the others (`Generation`'s drop), and its panic
+//    resumes once they have run, from that drop.
 unsafe impl Reclaim for ArcSwapReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Arc<T>;
