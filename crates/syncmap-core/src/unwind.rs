@@ -6,8 +6,9 @@
 //!
 //! * [`DropAll`] runs a sequence of destructors to the end, each under `catch_unwind`, keeps the
 //!   first panic and resumes it when the sequence is done. Later panics of the same sequence are
-//!   dropped silently: none of them aborts the process, unlike std's `Vec`, which drops the rest
-//!   of its elements *while unwinding* (so a second panicking element aborts).
+//!   caught and dropped (the panic hook has reported them, as for any panic): none of them
+//!   aborts the process, unlike std's `Vec`, which drops the rest of its elements *while
+//!   unwinding* (so a second panicking element aborts).
 //! * A collector whose batch loop is not ours (crossbeam-epoch's, seize's) calls each retired
 //!   object's reclaimer on its own; [`catch_deferred`] wraps that call so that the collector's
 //!   loop goes on, and keeps the panic in a per-thread slot until the strategy reaches a point
@@ -133,10 +134,21 @@ fn resume(payload: Payload) {
     }
 }
 
+/// The first panic a collector's destructor raised on a thread and no strategy resumed yet.
+struct Deferred(Cell<Option<Payload>>);
+
+impl Drop for Deferred {
+    /// The thread exits with a panic nobody resumed: drop it, and stop counting the thread.
+    fn drop(&mut self) {
+        if let Some(payload) = self.0.get_mut().take() {
+            DEFERRED_THREADS.fetch_sub(1, Relaxed);
+            discard(payload);
+        }
+    }
+}
+
 thread_local! {
-    /// The first panic a collector's destructor raised on this thread and no strategy resumed
-    /// yet.
-    static DEFERRED: Cell<Option<Payload>> = const { Cell::new(None) };
+    static DEFERRED: Deferred = const { Deferred(Cell::new(None)) };
 }
 
 /// How many threads have a panic in [`DEFERRED`]: lets [`resume_deferred`] skip the
@@ -171,7 +183,7 @@ fn defer(payload: Payload) {
     let mut payload = Some(payload);
     // `try_with` fails only while this thread's locals are being destroyed (a collector that
     // runs destructors at thread exit): no later operation could resume the panic then.
-    let _ = DEFERRED.try_with(|slot| {
+    let _ = DEFERRED.try_with(|Deferred(slot)| {
         let first = slot.take();
         if first.is_some() {
             slot.set(first);
@@ -202,7 +214,7 @@ pub fn resume_deferred() {
 
 #[cold]
 fn resume_deferred_slow() {
-    if let Ok(Some(payload)) = DEFERRED.try_with(Cell::take) {
+    if let Ok(Some(payload)) = DEFERRED.try_with(|Deferred(slot)| slot.take()) {
         DEFERRED_THREADS.fetch_sub(1, Relaxed);
         resume(payload);
     }

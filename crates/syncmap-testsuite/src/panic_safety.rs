@@ -6,8 +6,8 @@
 //! compare-and-swap), and where it drops what it holds: a retired value freed in a batch, the
 //! entries a `clear` unlinks, the entries left at the map's drop. There every *other* key and
 //! value must still be dropped exactly once, the map and its reclaimer must keep working, and the
-//! panic must surface exactly once (a second panicking `Drop` in the same batch is dropped
-//! silently rather than aborting). The values trapped inside the map panic only on the test's
+//! panic must surface exactly once (a second panicking `Drop` in the same batch is caught
+//! and dropped rather than aborting). The values trapped inside the map panic only on the test's
 //! own thread ([`PANIC_ON_DROP_HERE`]): a global collector may run their destructor in another
 //! test's operation, which would then see the panic.
 
@@ -472,8 +472,8 @@ pub fn panicking_drop_at_clear<B: Backend>() {
 }
 
 /// Dropping a map that holds a value and a key whose `Drop` panics: every other key and value is
-/// dropped once, and the drop panics once (the second panicking destructor is dropped silently,
-/// or, as for std's collections, does not panic because the thread is already unwinding).
+/// dropped once, and the drop panics once (the second panicking destructor's panic is caught and
+/// dropped, or, as for std's collections, does not panic because the thread is already unwinding).
 pub fn panicking_drop_at_map_drop<B: Backend>() {
     let (keys, values) = (Tracker::new(), Tracker::new());
     let probe = Probe::<B>::new();
