@@ -1,6 +1,7 @@
 //! Verification beyond `cargo test`: loom model checking and AddressSanitizer.
 //!
-//! * `cargo xtask loom [--preemptions N]`: the loom models of `syncmap-core/tests/loom.rs`
+//! * `cargo xtask loom [--preemptions N]`: the loom models of `syncmap-core/tests/loom.rs` (the
+//!   algorithm) and `syncmap-arcswap/tests/loom.rs` (the arc-swap backend's generations)
 //!   (`RUSTFLAGS="--cfg loom"`), with a preemption bound of 8 unless told otherwise.
 //! * `cargo xtask asan`: every test target of the map crates (the conformance suite over each
 //!   backend, the unit tests) under AddressSanitizer and LeakSanitizer, on the stable toolchain
@@ -14,9 +15,10 @@ use std::{path::PathBuf, process::Command};
 
 use crate::util::{CommandExt, Step, cargo, run_steps};
 
-/// The preemption bound of `cargo xtask loom` (every model finishes in seconds at 8).
+/// The preemption bound of `cargo xtask loom` (the core's models finish in seconds at 8; the
+/// arc-swap model of two racing writers takes about 80 s on 2 cores).
 const LOOM_FULL_PREEMPTIONS: &str = "8";
-/// The preemption bound `cargo xtask ci` uses: all models, about a second of checking.
+/// The preemption bound `cargo xtask ci` uses: all models, under two seconds of checking.
 const LOOM_CI_PREEMPTIONS: &str = "3";
 
 /// The target triple the sanitizer build is for (the only one whose runtime we rely on).
@@ -33,23 +35,23 @@ fn target_dir(sub: &str) -> String {
     base.join(sub).to_string_lossy().into_owned()
 }
 
+/// The crates with loom models (`tests/loom.rs`): the algorithm, and the arc-swap backend's
+/// own protocol.
+const LOOM_PACKAGES: [&str; 2] = ["syncmap-core", "syncmap-arcswap"];
+
 /// The loom run with the given preemption bound.
 fn loom_command(preemptions: &str) -> Command {
-    cargo([
-        "test",
-        "--package",
-        "syncmap-core",
-        "--release",
-        "--test",
-        "loom",
-        "--",
-        "--test-threads=1",
-    ])
-    .env("RUSTFLAGS", "--cfg loom -C debug-assertions")
-    .env("LOOM_MAX_PREEMPTIONS", preemptions)
-    // The models run for seconds at opt-level 1; opt-level 3 would only lengthen the build.
-    .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-    .env("CARGO_TARGET_DIR", &target_dir("loom"))
+    let mut command = cargo(["test"]);
+    for package in LOOM_PACKAGES {
+        command.args(["--package", package]);
+    }
+    command.args(["--release", "--test", "loom", "--", "--test-threads=1"]);
+    command
+        .env("RUSTFLAGS", "--cfg loom -C debug-assertions")
+        .env("LOOM_MAX_PREEMPTIONS", preemptions)
+        // The models run for seconds at opt-level 1; opt-level 3 would only lengthen the build.
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_TARGET_DIR", &target_dir("loom"))
 }
 
 /// The sanitizer run: test targets only (doc tests are not instrumented), sized down by

@@ -25,6 +25,11 @@
 //! is freed after every reader that pinned before its generation closed, and nothing else is
 //! needed to argue it.
 //!
+//! `tests/loom.rs` model-checks this protocol with loom (`cargo xtask loom`): under `cfg(loom)`
+//! the strategy's lock and generation `Arc`s are loom's, the `ArcSwap` is replaced by a
+//! lock-based stand-in with the same contract, and [`BATCH`] is 2. arc-swap's own lock-free
+//! code is not part of the model.
+//!
 //! Why not publish the read table itself through an `ArcSwap`? Its guard would protect the
 //! table, but not an entry that a reader found in the dirty table and a writer then unlinked,
 //! nor a value a writer swapped out of an entry's slot: those need deferred freeing anyway. One
@@ -84,15 +89,80 @@
 //! [arc-swap]: https://docs.rs/arc-swap
 #![doc(test(attr(deny(warnings))))]
 
-use core::{fmt, mem, mem::ManuallyDrop, ptr::NonNull};
+use core::{fmt, mem, ptr::NonNull};
 use std::{
     hash::RandomState,
-    sync::{Arc, Mutex, OnceLock, PoisonError},
+    sync::{Arc, OnceLock, PoisonError},
 };
 
-use arc_swap::ArcSwap;
 pub use syncmap_core::{ConcurrentMap, Stats};
-use syncmap_core::{Reclaim, Retire, reclaim::Retired};
+use syncmap_core::{Reclaim, Retire, reclaim::Retired, unwind::DropAll};
+
+use crate::sync::{Current, Mutex, MutexGuard};
+
+/// The synchronisation the generation protocol is written against: std's `Mutex` and `Arc` and
+/// arc-swap's `ArcSwap`, or, under `cfg(loom)`, loom's `Mutex` and `Arc` and a stand-in for
+/// `ArcSwap`, so that `tests/loom.rs` can model-check the protocol (arc-swap has no loom
+/// support).
+///
+/// Values stay in `std::sync::Arc` under loom too (they are the map's `Stored` pointers): the
+/// models read them only through pinned loads, whose safety rests on the generations alone.
+mod sync {
+    #[cfg(loom)]
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+    /// The current generation: arc-swap's `ArcSwap`.
+    #[cfg(not(loom))]
+    pub(crate) type Current<T> = arc_swap::ArcSwap<T>;
+
+    /// What loading [`Current`] holds: a share of the generation, as arc-swap protects it.
+    #[cfg(not(loom))]
+    pub(crate) type Loaded<T> = arc_swap::Guard<Arc<T>>;
+
+    /// What loading [`Current`] holds: a share of the generation.
+    #[cfg(loom)]
+    pub(crate) type Loaded<T> = Arc<T>;
+
+    /// Takes `arc`'s value if this is its last share; otherwise only drops the share.
+    #[cfg(not(loom))]
+    pub(crate) fn into_inner<T>(arc: Arc<T>) -> Option<T> {
+        Arc::into_inner(arc)
+    }
+
+    /// Takes `arc`'s value if this is its last share; otherwise only drops the share. (Unlike
+    /// `into_inner`, two racing calls may both fail; the share dropped last then drops the
+    /// value in the ordinary way, which is as correct, only recursive.)
+    #[cfg(loom)]
+    pub(crate) fn into_inner<T>(arc: Arc<T>) -> Option<T> {
+        Arc::try_unwrap(arc).ok()
+    }
+
+    /// A loom-checkable stand-in for `ArcSwap`, with the part of its contract the protocol
+    /// uses: `load` returns a share of the pointer stored last, and synchronises with the
+    /// `swap` that stored it; `swap` returns the previous share. A lock gives both (more
+    /// ordering than arc-swap's debt lists give, which the model therefore does not check).
+    #[cfg(loom)]
+    #[derive(Debug)]
+    pub(crate) struct Current<T>(Mutex<Arc<T>>);
+
+    #[cfg(loom)]
+    impl<T> Current<T> {
+        pub(crate) fn from_pointee(value: T) -> Self {
+            Current(Mutex::new(Arc::new(value)))
+        }
+
+        pub(crate) fn load(&self) -> Loaded<T> {
+            Arc::clone(&self.0.lock().unwrap_or_else(|poison| poison.into_inner()))
+        }
+
+        pub(crate) fn swap(&self, new: Arc<T>) -> Arc<T> {
+            let mut current = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+            core::mem::replace(&mut *current, new)
+        }
+    }
+}
 
 /// Go's `sync.Map` whose loads return `Arc<V>`.
 ///
@@ -130,7 +200,9 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcS
 /// batching spreads that over this many retirements. It also bounds what a quiet map keeps
 /// alive beyond its readers: at most `BATCH - 1` retired objects, freed when the map is dropped
 /// if no write fills the bag before.
-pub const BATCH: usize = 64;
+///
+/// Under `cfg(loom)` it is 2, so that the models close generations in a few steps.
+pub const BATCH: usize = if cfg!(loom) { 2 } else { 64 };
 
 /// The arc-swap reclamation strategy: values live in `Arc`s, and retired objects are freed by
 /// generations published through an `ArcSwap` (see the [crate docs](crate)).
@@ -157,7 +229,7 @@ pub const BATCH: usize = 64;
 /// assert_eq!(*map.load(&1).unwrap(), 2);
 /// ```
 pub struct ArcSwapReclaim {
-    current: ArcSwap<Generation>,
+    current: Current<Generation>,
     /// The objects retired while `current` is open. Its lock also serialises the closing of
     /// generations, so that each closed generation is linked to its successor before that
     /// successor can be closed in turn.
@@ -167,7 +239,7 @@ pub struct ArcSwapReclaim {
 impl Default for ArcSwapReclaim {
     fn default() -> Self {
         ArcSwapReclaim {
-            current: ArcSwap::from_pointee(Generation::default()),
+            current: Current::from_pointee(Generation::default()),
             pending: Mutex::new(Vec::with_capacity(BATCH)),
         }
     }
@@ -186,10 +258,10 @@ impl ArcSwapReclaim {
     ///
     /// `pending` is the guard of `self.pending` (the lock the invariants require).
     #[cold]
-    fn close_locked(&self, pending: &mut Vec<Retired>) -> Arc<Generation> {
+    fn close_locked(&self, pending: &mut Vec<Retired>) -> sync::Arc<Generation> {
         let retired = mem::replace(pending, Vec::with_capacity(BATCH));
-        let next = Arc::new(Generation::default());
-        let closed = self.current.swap(Arc::clone(&next));
+        let next = sync::Arc::new(Generation::default());
+        let closed = self.current.swap(sync::Arc::clone(&next));
         let fresh = closed
             .closed
             .set(Closed {
@@ -203,7 +275,7 @@ impl ArcSwapReclaim {
 
     /// Locks `pending`, ignoring poison: no code panics while holding it with the bag in a
     /// state other than consistent (a push, a `mem::replace`, an allocation failure aborts).
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Vec<Retired>> {
+    fn lock_pending(&self) -> MutexGuard<'_, Vec<Retired>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -249,7 +321,7 @@ impl Drop for ArcSwapReclaim {
 /// ```
 pub struct Guard {
     /// Held, not read: a share of the generation, released on drop.
-    _generation: arc_swap::Guard<Arc<Generation>>,
+    _generation: sync::Loaded<Generation>,
 }
 
 impl fmt::Debug for Guard {
@@ -271,50 +343,53 @@ struct Closed {
     retired: Vec<Retired>,
     /// The generation published in its place, kept alive until this one is dropped (`None`
     /// only for the generation that was open when the strategy was dropped).
-    next: Option<Arc<Generation>>,
+    next: Option<sync::Arc<Generation>>,
 }
 
 impl Closed {
-    /// Frees the bag and returns the successor.
+    /// Frees the bag and returns the successor. A reclaimer that panics (a user's `Drop`) does
+    /// not stop the others: its panic is kept in `drops`.
     ///
     /// # Safety
     ///
     /// The generation this came from is being dropped: no guard holds it and every older
     /// generation is gone.
-    unsafe fn reclaim(self) -> Option<Arc<Generation>> {
-        // If a reclaimer (a user's `Drop`) panics, the rest of the bag and the successors this
-        // generation owned leak (`Retired` has no `Drop`, and the successor is not released),
-        // rather than being freed while unwinding, where a second panic would abort.
-        let next = ManuallyDrop::new(self.next);
+    unsafe fn reclaim(self, drops: &mut DropAll) -> Option<sync::Arc<Generation>> {
         for retired in self.retired {
             // SAFETY: our caller's contract: the generation is dropped only when no guard
             // holds it and every older generation has been dropped (each keeps its successor
             // alive), so every guard that may have observed an object of its bag is gone (see
             // the `unsafe impl Reclaim`); and each bag is reclaimed once, with its generation.
-            unsafe { retired.reclaim() }
+            drops.run(|| unsafe { retired.reclaim() });
         }
-        ManuallyDrop::into_inner(next)
+        self.next
     }
 }
 
 impl Drop for Generation {
+    /// Frees this generation's bag and those of the successors it was the last owner of. If
+    /// reclaimers panic, every other object of those bags is still freed, and the first panic
+    /// resumes at the end (from the drop of the guard or strategy that dropped the generation),
+    /// unless the thread is already unwinding.
     fn drop(&mut self) {
         let Some(closed) = self.closed.take() else {
             return;
         };
+        let mut drops = DropAll::new();
         // SAFETY: this generation is being dropped (see `Closed::reclaim`).
-        let mut next = unsafe { closed.reclaim() };
+        let mut next = unsafe { closed.reclaim(&mut drops) };
         // Release the chain of successors this generation was the last owner of, in a loop
         // rather than by recursive drops.
         while let Some(generation) = next {
-            next = Arc::into_inner(generation)
+            next = sync::into_inner(generation)
                 .and_then(|mut generation| generation.closed.take())
                 .and_then(|closed| {
                     // SAFETY: we held the last reference to that generation, so it is being
                     // dropped, and its predecessor (this chain) is gone.
-                    unsafe { closed.reclaim() }
+                    unsafe { closed.reclaim(&mut drops) }
                 });
         }
+        drops.finish();
     }
 }
 
@@ -342,7 +417,8 @@ impl Drop for Generation {
 //    `retire` or `flush`: the caller's guard holds the generation they close or an older one,
 //    which keeps it alive, so the share they drop (after unlocking) is never the last. They
 //    run when a guard is dropped, which the map does outside its lock, or at the strategy's
-//    drop.
+//    drop; a panicking one does not stop the others (`Generation`'s drop), and its panic
+//    resumes once they have run, from that drop.
 unsafe impl Reclaim for ArcSwapReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Arc<T>;

@@ -212,19 +212,31 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         EntryPtr(NonNull::new(raw.cast::<Entry<K, V, R>>()).expect("Box pointers are non-null"))
     }
 
-    /// Frees an entry allocated by [`allocate`](Self::allocate), dropping it (its key, and its
-    /// present value unless that is inline).
+    /// Frees an entry allocated by [`allocate`](Self::allocate), dropping its present value
+    /// (unless that is inline) and then its key. The memory is released first, and the key is
+    /// dropped even if the value's `Drop` panics; the first panic then resumes (see
+    /// [`DropAll`](crate::unwind::DropAll)).
     ///
     /// # Safety
     ///
     /// `ptr` came from `allocate`, is unreachable, and is freed once.
     unsafe fn free(ptr: NonNull<Self>) {
-        // SAFETY: the entry is initialized and ours alone (caller's contract); it is dropped
-        // once here, and its memory then released without dropping anything again.
-        unsafe {
-            core::ptr::drop_in_place(ptr.as_ptr());
-            Self::dealloc_only(ptr);
-        }
+        use crate::reclaim::StoredPtr;
+        // SAFETY: the entry is initialized and ours alone (caller's contract).
+        let entry = unsafe { ptr.as_ref() };
+        // An inline value has no drop glue (`INLINE`): it goes with the memory.
+        let value = Self::present(entry.value.load(Acquire)).filter(|v| !entry.is_inline(*v));
+        // SAFETY: the key is read once; the memory is then freed without dropping it.
+        let key = unsafe { core::ptr::read(&entry.key) };
+        // SAFETY: the key was moved out and the value pointer taken (nothing else in the entry
+        // needs dropping), and `entry` is not used again.
+        unsafe { Self::dealloc_only(ptr) };
+        // SAFETY: not inline, so the slot owned a value from `R::alloc`, released once here.
+        let value = value.map(|value| unsafe { R::Stored::<V>::from_raw(value) });
+        let mut drops = crate::unwind::DropAll::new();
+        drops.run(|| drop(value));
+        drops.run(|| drop(key));
+        drops.finish();
     }
 
     /// Frees an entry's memory without dropping anything in it.

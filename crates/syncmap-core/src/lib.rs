@@ -50,6 +50,7 @@ pub mod primitive;
 pub mod reclaim;
 mod stats;
 mod sync_map;
+pub mod unwind;
 
 pub use map::ConcurrentMap;
 pub use reclaim::{Reclaim, Retire};

@@ -63,7 +63,10 @@ use crate::primitive::sync::Mutex;
 ///    `Stored<V>` is, even while such handles live on the thread it leaves.
 /// 4. **No unwinding** from `pin`, `retire` or `flush`, except by propagating a panic from a
 ///    [`Retire::reclaim`] they run (the `Drop` of a user's key or value). The map calls them only
-///    where such a panic leaks at worst, never frees twice.
+///    where such a panic leaks at worst, never frees twice. A strategy that reclaims many
+///    pointers at once keeps going past a panicking `reclaim` and resumes the panic after the
+///    rest ([`unwind::DropAll`](crate::unwind::DropAll); [`unwind::catch_deferred`](crate::unwind::catch_deferred)
+///    when the loop belongs to a collector), so that one panicking `Drop` leaks nothing else.
 ///
 /// # Examples
 ///
@@ -187,7 +190,8 @@ pub unsafe trait Reclaim: Default + Send + Sync {
 ///
 /// Only `syncmap-core` implements this trait (it is sealed); strategies call it.
 pub trait Retire: sealed::Sealed {
-    /// Destroys the object and frees its memory.
+    /// Destroys the object and frees its memory. If a user's `Drop` in it panics, everything
+    /// else it owns is still dropped and freed, and then the (first) panic resumes.
     ///
     /// # Safety
     ///
@@ -516,10 +520,14 @@ unsafe impl Reclaim for DeferToDrop {
 }
 
 impl Drop for DeferToDrop {
+    /// Reclaims everything, even if a reclaimer panics (a user's `Drop`); the first panic then
+    /// resumes (see [`DropAll`](crate::unwind::DropAll)).
     fn drop(&mut self) {
+        let mut drops = crate::unwind::DropAll::new();
         for retired in core::mem::take(self.retired.get_mut()) {
             // SAFETY: the map is gone, so no guard is alive.
-            unsafe { retired.reclaim() }
+            drops.run(|| unsafe { retired.reclaim() });
         }
+        drops.finish();
     }
 }

@@ -25,6 +25,7 @@ use crate::{
     },
     reclaim::{Reclaim, Retire, sealed::Sealed},
     stats::{DeleteCounter, HitCounter, LockedStats, Stats},
+    unwind::DropAll,
 };
 
 /// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
@@ -219,16 +220,20 @@ struct Garbage<K, V, R: Reclaim> {
 impl<K, V, R: Reclaim> Sealed for Garbage<K, V, R> {}
 
 impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
+    /// Frees the table and every entry, even if a key's or value's `Drop` panics; the first
+    /// such panic resumes after the rest (see [`DropAll`]).
     unsafe fn reclaim(ptr: NonNull<Self>) {
         // SAFETY: garbage is boxed by `retire_read_locked` and reclaimed once.
         let garbage = unsafe { Box::from_raw(ptr.as_ptr()) };
         // SAFETY: the read table was published by `ReadOnly::publish` and is reclaimed with its
         // garbage, once.
         drop(unsafe { Box::from_raw(garbage.read.as_ptr()) });
+        let mut drops = DropAll::new();
         for entry in garbage.entries {
             // SAFETY: each listed entry was unlinked from every table and listed once.
-            unsafe { Entry::reclaim(entry.as_non_null()) }
+            drops.run(|| unsafe { Entry::reclaim(entry.as_non_null()) });
         }
+        drops.finish();
     }
 }
 
@@ -1231,14 +1236,20 @@ where
     }
 }
 
+/// Drops every key and value, even if some `Drop` panics: the first such panic then resumes
+/// from the map's drop, after everything else is dropped, and the strategy (a field, dropped
+/// next) still frees what it holds. If the map is dropped while its thread is already unwinding,
+/// such panics are dropped instead (resuming one would abort).
 impl<K, V, R: Reclaim, S> Drop for SyncMap<K, V, R, S> {
     fn drop(&mut self) {
+        let mut drops = DropAll::new();
         for entry in self.take_entries() {
             // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
-            unsafe { Entry::reclaim(entry.as_non_null()) }
+            drops.run(|| unsafe { Entry::reclaim(entry.as_non_null()) });
         }
         // SAFETY: `take_entries` left an empty, unshared read table in place.
         drop(unsafe { Box::from_raw(self.read.load(Relaxed)) });
+        drops.finish();
     }
 }
 

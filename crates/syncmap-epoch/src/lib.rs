@@ -43,7 +43,7 @@ use std::hash::RandomState;
 
 use crossbeam_epoch::Guard;
 pub use syncmap_core::{ConcurrentMap, Stats};
-use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
+use syncmap_core::{Reclaim, Retire, reclaim::Guarded, unwind};
 
 /// The crossbeam-epoch reclamation strategy: a marker for crossbeam's global collector.
 ///
@@ -112,7 +112,9 @@ pub type Ref<'a, T> = Guarded<'a, Guard, T>;
 //    `Send + 'static` bounds on keys and values make sound).
 // 3. The default `Box` allocation; `Ref` keeps the guard the pointer was read under.
 // 4. `crossbeam_epoch::pin` and `defer_unchecked` do not unwind (short of OOM); deferred
-//    functions run later, outside the map's critical steps.
+//    functions run later, outside the map's critical steps, and never unwind into crossbeam's
+//    batch loop (`catch_deferred`): a reclaimer's panic is resumed by the next `pin` on the
+//    thread that ran it, before that operation reads or writes anything.
 unsafe impl Reclaim for EpochReclaim {
     type Guard<'a> = Guard;
     type Ref<'a, T: 'a> = Ref<'a, T>;
@@ -120,14 +122,21 @@ unsafe impl Reclaim for EpochReclaim {
 
     #[inline]
     fn pin(&self) -> Guard {
-        crossbeam_epoch::pin()
+        let guard = crossbeam_epoch::pin();
+        // Pinning may have run deferred reclaimers (crossbeam collects garbage from `pin`), as
+        // may anything else on this thread since its last `pin` (`Guard::flush`): surface a
+        // panic they raised, once the rest of their batch has been freed.
+        unwind::resume_deferred();
+        guard
     }
 
     #[inline]
     unsafe fn retire<T: Retire>(&self, guard: &Guard, ptr: NonNull<T>) {
         // SAFETY: `ptr` is unreachable for threads pinning from now on and is retired once
         // (caller's contract), so running `reclaim` after the current epoch ends is sound.
-        unsafe { guard.defer_unchecked(move || T::reclaim(ptr)) }
+        // A reclaimer's panic must not unwind into crossbeam's batch loop, which would leak the
+        // rest of the batch: it is kept for `pin` to resume.
+        unsafe { guard.defer_unchecked(move || unwind::catch_deferred(|| T::reclaim(ptr))) }
     }
 
     /// Hands this thread's bag of deferred functions to the global queue and collects what

@@ -36,7 +36,7 @@ use core::ptr::NonNull;
 use std::hash::RandomState;
 
 use ::seize::{Collector, Guard as _, LocalGuard};
-use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
+use syncmap_core::{Reclaim, Retire, reclaim::Guarded, unwind};
 
 /// The seize reclamation strategy: one [`seize::Collector`] per map.
 ///
@@ -53,6 +53,8 @@ use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
 #[derive(Debug, Default)]
 pub struct SeizeReclaim {
     collector: Collector,
+    /// Dropped after `collector`, which runs the reclaimers left: resumes a panic they raised.
+    _resume: unwind::ResumeDeferredOnDrop,
 }
 
 /// Orders the store that marks this thread active in the collector (in
@@ -112,7 +114,9 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Seiz
 /// ```
 pub type Ref<'a, T> = Guarded<'a, LocalGuard<'a>, T>;
 
-/// Runs [`Retire::reclaim`] for seize.
+/// Runs [`Retire::reclaim`] for seize. A panic (a user's `Drop`) does not unwind into seize's
+/// batch loop, which would leak the rest of the batch: it is kept for the strategy to resume
+/// (in this thread's next `pin` or `retire`, or the strategy's drop).
 ///
 /// # Safety
 ///
@@ -120,7 +124,7 @@ pub type Ref<'a, T> = Guarded<'a, LocalGuard<'a>, T>;
 unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
     // SAFETY: seize passes back the non-null pointer we retired, once, after every guard that
     // could have observed it is gone (the caller's contract).
-    unsafe { T::reclaim(NonNull::new_unchecked(ptr)) }
+    unwind::catch_deferred(|| unsafe { T::reclaim(NonNull::new_unchecked(ptr)) });
 }
 
 // SAFETY:
@@ -147,7 +151,8 @@ unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
 //    dropping the collector (with the strategy, after the map) reclaims whatever is left.
 // 3. `Box` storage; a `Ref` holds the guard its value was read under and borrows the map.
 // 4. `enter`, `defer_retire` and `Guard::flush` do not unwind; handing a batch over (in either
-//    of the last two) may run reclaimers, whose only panics are from user `Drop`s.
+//    of the last two) may run reclaimers, whose only panics are from user `Drop`s, which
+//    `reclaim` keeps out of seize's loop and `pin`, `retire` and the strategy's drop resume.
 unsafe impl Reclaim for SeizeReclaim {
     type Guard<'a> = LocalGuard<'a>;
     type Ref<'a, T: 'a> = Ref<'a, T>;
@@ -155,6 +160,8 @@ unsafe impl Reclaim for SeizeReclaim {
 
     #[inline]
     fn pin(&self) -> LocalGuard<'_> {
+        // A guard dropped since this thread's last `pin` may have freed a batch.
+        unwind::resume_deferred();
         let guard = self.collector.enter();
         protection_fence();
         guard
@@ -170,7 +177,8 @@ unsafe impl Reclaim for SeizeReclaim {
         // joins this map's collector, whose guards are the map's readers; `ptr` is unreachable
         // for threads entering from now on, is retired once, and `reclaim::<T>` is valid for it
         // at any later time on any thread (caller's contract).
-        unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) }
+        unsafe { guard.defer_retire(ptr.as_ptr(), reclaim::<T>) };
+        unwind::resume_deferred();
     }
 
     /// Hands this thread's batch to the collector (if it holds at least one retirement per

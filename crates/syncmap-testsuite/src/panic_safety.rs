@@ -1,10 +1,15 @@
 //! Panic safety: a panicking `Hash`, `Eq`, `Clone` or `Drop` of a key or value, or a panicking
 //! `range` callback, must leave the map usable and consistent, and leak nothing.
 //!
-//! Panicking `Drop`s are exercised where a map must drop user data synchronously: the unused key
+//! Panicking `Drop`s are exercised where a map must drop user data synchronously (the unused key
 //! of a store to a present key, the unused value of `load_or_store` or of a failed
-//! compare-and-swap. (A value whose `Drop` panics *inside the map* would panic wherever deferred
-//! reclamation runs it, possibly in another thread's collector, which no backend can contain.)
+//! compare-and-swap), and where it drops what it holds: a retired value freed in a batch, the
+//! entries a `clear` unlinks, the entries left at the map's drop. There every *other* key and
+//! value must still be dropped exactly once, the map and its reclaimer must keep working, and the
+//! panic must surface exactly once (a second panicking `Drop` in the same batch is caught
+//! and dropped rather than aborting). The values trapped inside the map panic only on the test's
+//! own thread ([`PANIC_ON_DROP_HERE`]): a global collector may run their destructor in another
+//! test's operation, which would then see the panic.
 
 use std::{
     collections::HashMap,
@@ -13,7 +18,10 @@ use std::{
 
 use crate::{
     Backend, ConcurrentMap,
-    tracked::{PANIC_ON_CLONE, PANIC_ON_DROP, PANIC_ON_EQ, PANIC_ON_HASH, Tracked, Tracker},
+    tracked::{
+        PANIC_ON_CLONE, PANIC_ON_DROP, PANIC_ON_DROP_HERE, PANIC_ON_EQ, PANIC_ON_HASH, Tracked,
+        Tracker,
+    },
     util::{RECLAIM_TIMEOUT, quiesce_until},
 };
 
@@ -300,4 +308,188 @@ pub fn panicking_compute_and_update<B: Backend>() {
     expected.insert(1, 2);
     check_consistent(&map, &keys, &values, &expected);
     check_no_leak::<B>(map, &keys, &values);
+}
+
+/// Runs `f`, counting its panic, if any, in `panics`.
+fn count_panic(panics: &mut usize, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        *panics += 1;
+    }
+}
+
+/// A map to run operations on while waiting: a backend whose collector runs destructors outside
+/// any map operation (crossbeam-epoch's, from `quiesce`) surfaces their panics at this thread's
+/// next operation, on any map.
+struct Probe<B: Backend> {
+    map: B::Map<Tracked, Tracked>,
+    key: Tracked,
+    _trackers: Tracker,
+}
+
+impl<B: Backend> Probe<B> {
+    fn new() -> Self {
+        let trackers = Tracker::new();
+        Probe {
+            map: B::Map::default(),
+            key: trackers.make(0),
+            _trackers: trackers,
+        }
+    }
+
+    /// Quiesces until `done` holds, running a load on the probe map each round and counting the
+    /// panics that surface; returns whether `done` held in time.
+    fn settle(&self, panics: &mut usize, mut done: impl FnMut() -> bool) -> bool {
+        let done = quiesce_until::<B>(RECLAIM_TIMEOUT, || {
+            count_panic(panics, || drop(self.map.load(&self.key)));
+            done()
+        });
+        count_panic(panics, || drop(self.map.load(&self.key)));
+        done
+    }
+}
+
+/// Keys in the maps of the panicking-destructor tests: more than a batch of every backend.
+const MANY: u64 = 200;
+
+/// A retired value whose `Drop` panics, freed in a batch with other retired objects: the rest of
+/// the batch is still freed, later retirements are still freed (the reclaimer keeps working),
+/// and the panic surfaces once (where the batch was freed, or at the map's drop).
+pub fn panicking_drop_of_a_retired_value<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let probe = Probe::<B>::new();
+    let mut panics = 0;
+    let map = B::Map::<Tracked, Tracked>::default();
+    for k in 0..MANY {
+        map.store(keys.make(k), values.make(k));
+    }
+    // Replaced by the first round below: retired early in a batch that other values follow.
+    map.store(keys.make(3), values.make_trapped(3, PANIC_ON_DROP_HERE));
+    for round in 1..=4 {
+        for k in 0..MANY {
+            // The panic may surface in any write (the one whose retirement or guard ran the
+            // batch), before or after it took effect; what the map holds is checked below only
+            // through counts.
+            count_panic(&mut panics, || {
+                map.store(keys.make(k), values.make(round * 1000 + k));
+            });
+        }
+        map.range(|_, _| true);
+    }
+    if B::FREES_BEFORE_DROP {
+        // Everything retired after the panic is freed too: at most the live values and the
+        // last, partly filled batch remain.
+        let bound = MANY as usize + B::PENDING_LIMIT;
+        let freed = probe.settle(&mut panics, || values.live() <= bound);
+        assert!(
+            freed,
+            "{} values alive after the panicking drop, at most {bound} expected: the reclaimer \
+             stopped freeing",
+            values.live()
+        );
+    }
+    count_panic(&mut panics, || drop(map));
+    probe.settle(&mut panics, || {
+        keys.all_dropped_once() && values.all_dropped_once()
+    });
+    keys.assert_all_dropped_once();
+    values.assert_all_dropped_once();
+    assert_eq!(
+        panics,
+        values.drop_panics(),
+        "each panicking drop surfaces exactly once"
+    );
+}
+
+/// A map of `MANY` keys, half in read and half only in dirty, where `trapped_value`'s value and
+/// `trapped_key`'s key panic when dropped; a few values have been replaced (retired) as well.
+fn trapped_map<B: Backend>(
+    keys: &Tracker,
+    values: &Tracker,
+    trapped_value: u64,
+    trapped_key: Option<u64>,
+) -> B::Map<Tracked, Tracked> {
+    let map = B::Map::<Tracked, Tracked>::default();
+    let key = |k| match trapped_key {
+        Some(t) if t == k => keys.make_trapped(k, PANIC_ON_DROP_HERE),
+        _ => keys.make(k),
+    };
+    let value = |k| {
+        if k == trapped_value {
+            values.make_trapped(k, PANIC_ON_DROP_HERE)
+        } else {
+            values.make(k)
+        }
+    };
+    for k in 0..MANY / 2 {
+        map.store(key(k), value(k));
+    }
+    map.range(|_, _| true);
+    for k in MANY / 2..MANY {
+        map.store(key(k), value(k));
+    }
+    for k in [0, MANY - 1] {
+        map.store(keys.make(k), values.make(k + 1000));
+    }
+    map.delete(&keys.make(1));
+    map
+}
+
+/// `clear` unlinks entries whose value panics when dropped: every other key and value is
+/// dropped once, the panic surfaces once, and the map stays usable.
+pub fn panicking_drop_at_clear<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let probe = Probe::<B>::new();
+    let mut panics = 0;
+    let map = trapped_map::<B>(&keys, &values, MANY / 2 - 1, None);
+    count_panic(&mut panics, || map.clear());
+    if B::FREES_BEFORE_DROP {
+        let freed = probe.settle(&mut panics, || {
+            keys.all_dropped_once() && values.all_dropped_once()
+        });
+        assert!(
+            freed,
+            "after a clear with a panicking drop, {} keys and {} values were not dropped",
+            keys.live(),
+            values.live()
+        );
+    }
+    check_consistent(&map, &keys, &values, &HashMap::new());
+    for k in 0..MANY {
+        map.store(keys.make(k), values.make(k));
+    }
+    count_panic(&mut panics, || map.clear());
+    count_panic(&mut panics, || drop(map));
+    probe.settle(&mut panics, || {
+        keys.all_dropped_once() && values.all_dropped_once()
+    });
+    keys.assert_all_dropped_once();
+    values.assert_all_dropped_once();
+    assert_eq!(
+        panics,
+        values.drop_panics(),
+        "each panicking drop surfaces exactly once"
+    );
+}
+
+/// Dropping a map that holds a value and a key whose `Drop` panics: every other key and value is
+/// dropped once, and the drop panics once (the second panicking destructor's panic is caught and
+/// dropped, or, as for std's collections, does not panic because the thread is already unwinding).
+pub fn panicking_drop_at_map_drop<B: Backend>() {
+    let (keys, values) = (Tracker::new(), Tracker::new());
+    let probe = Probe::<B>::new();
+    let mut panics = 0;
+    let map = trapped_map::<B>(&keys, &values, MANY / 2 + 3, Some(5));
+    count_panic(&mut panics, || drop(map));
+    let dropped = probe.settle(&mut panics, || {
+        keys.all_dropped_once() && values.all_dropped_once()
+    });
+    keys.assert_all_dropped_once();
+    values.assert_all_dropped_once();
+    assert!(dropped);
+    let trapped = keys.drop_panics() + values.drop_panics();
+    assert!(
+        (1..=2).contains(&trapped),
+        "{trapped} trapped destructors panicked, 1 or 2 expected"
+    );
+    assert_eq!(panics, 1, "the map's drop surfaces one panic");
 }

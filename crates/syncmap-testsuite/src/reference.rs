@@ -45,6 +45,19 @@ pub struct RwLockMap<K, V, S = RandomState> {
     hasher: S,
 }
 
+/// Drops a table's keys and values as a `Vec` does: if one `Drop` panics, the rest are still
+/// dropped (while unwinding). A hashbrown table's own drop stops at the panicking element and
+/// leaks the rest.
+fn drop_slots<K, V>(table: HashTable<Slot<K, V>>) {
+    drop(table.into_iter().collect::<Vec<_>>());
+}
+
+impl<K, V, S> Drop for RwLockMap<K, V, S> {
+    fn drop(&mut self) {
+        drop_slots(core::mem::take(self.table.get_mut()));
+    }
+}
+
 /// Ends a `load_or_store_with` computation, also when the closure panics.
 struct Computing<'a> {
     hashes: &'a Mutex<Vec<u64>>,
@@ -278,7 +291,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ConcurrentMap<K, V> for RwLockMap<K, V, S>
 
     fn clear(&self) {
         let old = core::mem::take(&mut *self.table.write());
-        drop(old);
+        drop_slots(old);
         // Give back the range buffers sized for the old contents.
         drop(core::mem::take(&mut *self.scratch.lock()));
     }

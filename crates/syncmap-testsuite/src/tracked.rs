@@ -5,7 +5,13 @@ use core::{
     fmt,
     hash::{Hash, Hasher},
 };
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread::{self, ThreadId},
+};
 
 use parking_lot::Mutex;
 
@@ -17,6 +23,11 @@ pub const PANIC_ON_EQ: u8 = 2;
 pub const PANIC_ON_CLONE: u8 = 4;
 /// Panic in [`Drop::drop`] (after the drop is counted).
 pub const PANIC_ON_DROP: u8 = 8;
+/// Panic in [`Drop::drop`] only when dropped on the thread that made the instance.
+///
+/// For values handed to deferred reclamation: a global collector (crossbeam-epoch's) may run
+/// their destructor on any thread, inside another test's operation, which must not panic.
+pub const PANIC_ON_DROP_HERE: u8 = 16;
 
 /// The drop counts of every [`Tracked`] instance one test creates.
 ///
@@ -34,6 +45,7 @@ pub const PANIC_ON_DROP: u8 = 8;
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
     drops: Arc<Mutex<Vec<u32>>>,
+    panics: Arc<AtomicUsize>,
 }
 
 impl Tracker {
@@ -57,7 +69,14 @@ impl Tracker {
             id,
             traps,
             drops: Arc::clone(&self.drops),
+            panics: Arc::clone(&self.panics),
+            thread: thread::current().id(),
         }
+    }
+
+    /// How many drops of this tracker's instances have panicked (trapped drops that fired).
+    pub fn drop_panics(&self) -> usize {
+        self.panics.load(Ordering::SeqCst)
     }
 
     /// Instances created so far.
@@ -118,6 +137,9 @@ pub struct Tracked {
     id: usize,
     traps: u8,
     drops: Arc<Mutex<Vec<u32>>>,
+    panics: Arc<AtomicUsize>,
+    /// The thread that made this instance (for [`PANIC_ON_DROP_HERE`]).
+    thread: ThreadId,
 }
 
 impl Tracked {
@@ -172,6 +194,8 @@ impl Clone for Tracked {
             id,
             traps: self.traps,
             drops: Arc::clone(&self.drops),
+            panics: Arc::clone(&self.panics),
+            thread: thread::current().id(),
         }
     }
 }
@@ -179,7 +203,11 @@ impl Clone for Tracked {
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.drops.lock()[self.id] += 1;
-        if self.trapped(PANIC_ON_DROP) && !std::thread::panicking() {
+        let here = thread::current().id() == self.thread;
+        let trapped = self.trapped(PANIC_ON_DROP) || (self.trapped(PANIC_ON_DROP_HERE) && here);
+        // Never while unwinding: a panic in a destructor that runs during unwinding aborts.
+        if trapped && !thread::panicking() {
+            self.panics.fetch_add(1, Ordering::SeqCst);
             panic!("trap: Drop of {self:?}");
         }
     }

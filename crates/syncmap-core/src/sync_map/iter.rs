@@ -8,6 +8,7 @@ use super::{Pinned, ReadOnly, SyncMap};
 use crate::{
     entry::{Entry, EntryPtr},
     reclaim::Reclaim,
+    unwind::DropAll,
 };
 
 /// The present entries of a read table, with their values, as read under a guard that lives
@@ -306,6 +307,18 @@ impl<K, V, R: Reclaim> Iterator for IntoIter<K, V, R> {
     }
 }
 
+/// Drops the remaining keys and values, even if some `Drop` panics: the first such panic then
+/// resumes (see [`DropAll`]).
+impl<K, V, R: Reclaim> Drop for IntoIter<K, V, R> {
+    fn drop(&mut self) {
+        let mut drops = DropAll::new();
+        for item in &mut self.items {
+            drops.run(|| drop(item));
+        }
+        drops.finish();
+    }
+}
+
 impl<K, V, R: Reclaim> ExactSizeIterator for IntoIter<K, V, R> {}
 impl<K, V, R: Reclaim> FusedIterator for IntoIter<K, V, R> {}
 
@@ -334,17 +347,29 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
     /// assert_eq!(pairs, [(0, "0".into()), (1, "1".into()), (2, "2".into())]);
     /// ```
     fn into_iter(mut self) -> IntoIter<K, V, R> {
+        // The keys of deleted entries are dropped here; if one's `Drop` panics, the rest are
+        // still dropped and the panic resumes once the iterator is built, which then drops
+        // every pair while unwinding.
+        let mut drops = DropAll::new();
         let items = self
             .take_entries()
             .into_iter()
             .filter_map(|entry| {
                 // SAFETY: `take_entries` unlinked each entry and lists it once; we own the map.
                 let (key, value) = unsafe { Entry::into_parts(entry) };
-                value.map(|value| (key, value))
+                match value {
+                    Some(value) => Some((key, value)),
+                    None => {
+                        drops.run(|| drop(key));
+                        None
+                    }
+                }
             })
             .collect::<Vec<_>>();
-        IntoIter {
+        let iter = IntoIter {
             items: items.into_iter(),
-        }
+        };
+        drops.finish();
+        iter
     }
 }

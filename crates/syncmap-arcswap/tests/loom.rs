@@ -1,0 +1,200 @@
+//! Loom models of the arc-swap backend's own protocol: generations, batches and their freeing.
+//!
+//! Run with `cargo xtask loom`, or by hand:
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p syncmap-arcswap --release --test loom`.
+//!
+//! Under `cfg(loom)` the strategy's `Mutex` and generation `Arc`s are loom's, and the `ArcSwap`
+//! of the current generation is a lock-based stand-in with the same contract (see `mod sync` in
+//! `src/lib.rs`); `BATCH` is 2. The map itself runs on loom's primitives too (`syncmap-core`'s
+//! `primitive` module). Each model races a reader that pins the map, loads a value and reads it,
+//! against a writer whose overwrites, deletes and `clear` retire that value (and entries and
+//! read tables), close generations (a full batch, or a flush) and free them.
+//!
+//! What is checked: every value is a [`Checked`], which the reader reads and whose `Drop`
+//! writes, both through a `loom::cell::UnsafeCell`: a value freed while a reader may still read
+//! it (no happens-before from the read to the drop) is a causality violation that loom
+//! reports. Every value is dropped exactly once by the end of each execution (counted), and loom
+//! reports a generation `Arc` that leaks.
+//!
+//! What is not: arc-swap's own lock-free `load`/`swap` (the stand-in is a lock, which orders
+//! more than arc-swap promises, so an ordering bug that only arc-swap's weaker guarantee allows
+//! would go unseen), and values shared through loaded `Arc<V>` handles (values stay in
+//! `std::sync::Arc`, whose counts loom does not see; the models use pinned loads, whose safety
+//! rests on the generations alone).
+#![cfg(loom)]
+
+use std::{
+    hash::{BuildHasherDefault, DefaultHasher},
+    sync::atomic::{AtomicUsize, Ordering::Relaxed},
+};
+
+use loom::{cell::UnsafeCell, sync::Arc, thread};
+use syncmap_arcswap::{ArcSwapReclaim, BATCH};
+
+/// A fixed hasher: loom replays executions and needs every one to make the same calls.
+type Map = syncmap_core::SyncMap<u64, Checked, ArcSwapReclaim, BuildHasherDefault<DefaultHasher>>;
+
+/// What a dropped value's cell holds.
+const FREED: u64 = u64::MAX;
+
+/// A value that loom can tell was freed under a reader.
+struct Checked {
+    value: UnsafeCell<u64>,
+    drops: std::sync::Arc<AtomicUsize>,
+}
+
+// SAFETY: the cell is written only in `Drop` (with `&mut self`, so exclusively); shared
+// references only read it.
+unsafe impl Sync for Checked {}
+
+impl Checked {
+    fn new(value: u64, drops: &std::sync::Arc<AtomicUsize>) -> Self {
+        Checked {
+            value: UnsafeCell::new(value),
+            drops: std::sync::Arc::clone(drops),
+        }
+    }
+
+    /// Reads the value: loom checks that no drop of it can be concurrent with this read.
+    fn read(&self) -> u64 {
+        // SAFETY: only `Drop` writes the cell; loom reports it if that write may race this read.
+        let value = self.value.with(|p| unsafe { *p });
+        assert_ne!(value, FREED, "read a freed value");
+        value
+    }
+}
+
+impl Drop for Checked {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other reference to the cell exists, as far as Rust knows;
+        // loom checks that the map's readers agree.
+        self.value.with_mut(|p| unsafe { *p = FREED });
+        self.drops.fetch_add(1, Relaxed);
+    }
+}
+
+/// Runs `f` under loom, with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
+/// otherwise.
+fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    let executions = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&executions);
+    builder.check(move || {
+        counter.fetch_add(1, Relaxed);
+        f();
+    });
+    let executions = executions.load(Relaxed);
+    eprintln!(
+        "{} executions (preemption bound {:?})",
+        executions, builder.preemption_bound
+    );
+    assert!(executions > 1, "loom explored a single interleaving");
+}
+
+/// Spawns a reader that pins `map`, loads key 1 and reads its value (if present), which must be
+/// one of `allowed`.
+fn reader(map: &Arc<Map>, allowed: &'static [u64]) -> thread::JoinHandle<()> {
+    let map = Arc::clone(map);
+    thread::spawn(move || {
+        let pinned = map.pin();
+        if let Some(value) = pinned.load(&1) {
+            let value = value.read();
+            assert!(allowed.contains(&value), "read {value}");
+        }
+    })
+}
+
+/// A map where key 1 (value 1) is in the read table, so loads of it take no lock. The
+/// promotion retired the first read table: the open generation's bag holds one object.
+fn promoted(drops: &std::sync::Arc<AtomicUsize>) -> Arc<Map> {
+    let map = Arc::new(Map::default());
+    map.store(1, Checked::new(1, drops));
+    map.range(|_, _| true);
+    map
+}
+
+/// A reader against a writer that fills a batch: the overwrite retires value 1 next to the
+/// promotion's read table, which closes the generation the reader may have pinned, and value 1
+/// is freed only after the reader's guard is gone. The delete then retires value 2 into a bag
+/// that is still open when the map is dropped.
+#[test]
+fn batch_closed_under_a_reader() {
+    assert_eq!(BATCH, 2, "the models are sized for batches of 2");
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = promoted(&drops);
+        let reader = reader(&map, &[1, 2]);
+        map.store(1, Checked::new(2, &drops));
+        map.delete(&1);
+        reader.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 2, "the open bag was freed at the drop");
+    });
+}
+
+/// A reader against a writer that overwrites (closing a full batch, as above) and then clears
+/// the map: the clear retires the read table with the entry holding value 2 and flushes that
+/// half-full batch, so value 2 dies with its entry in a generation the reader may hold.
+#[test]
+fn flush_under_a_reader() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = promoted(&drops);
+        let reader = reader(&map, &[1, 2]);
+        map.store(1, Checked::new(2, &drops));
+        map.clear();
+        reader.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 2, "the flushed generation was freed");
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 2, "nothing else to free");
+    });
+}
+
+/// Two generations closed while a reader may hold the older one: the younger one's bag (values
+/// 2 and 3) must wait for the older one, which owns it, even if no guard holds the younger one
+/// itself; value 4, pending when the map is dropped, is freed then.
+#[test]
+fn chained_generations_under_a_reader() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = promoted(&drops);
+        let reader = reader(&map, &[1, 2, 3, 4]);
+        for value in 2..=4 {
+            map.store(1, Checked::new(value, &drops));
+        }
+        map.delete(&1);
+        reader.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 3, "both closed generations were freed");
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 4, "nothing else to free");
+    });
+}
+
+/// Two writers retiring at once, with a reader: whichever retirement comes first closes the
+/// batch the promotion started, the other goes into the next one; exactly the closed one is
+/// freed once every thread is done, and the other at the map's drop.
+#[test]
+fn racing_writers_under_a_reader() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = Arc::new(Map::default());
+        map.store(1, Checked::new(1, &drops));
+        map.store(2, Checked::new(20, &drops));
+        map.range(|_, _| true);
+        let reader = reader(&map, &[1, 2]);
+        let writer = {
+            let (map, drops) = (Arc::clone(&map), std::sync::Arc::clone(&drops));
+            thread::spawn(move || map.store(2, Checked::new(21, &drops)))
+        };
+        map.store(1, Checked::new(2, &drops));
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 4, "everything was freed at the drop");
+    });
+}
