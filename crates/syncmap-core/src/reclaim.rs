@@ -135,15 +135,23 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// reclaim on any thread (`T: Send`) at any later time.
     unsafe fn retire<T: Retire>(&self, guard: &Self::Guard<'_>, ptr: NonNull<T>);
 
+    /// The fewest entries dying with a retired read table for which the map calls
+    /// [`flush`](Self::flush) (a large table is flushed regardless). The default, 1, flushes
+    /// whenever a key dies with a table; a strategy whose flush is costly (it allocates, or
+    /// visits every thread) raises it so that clearing a small map does not pay for it, at the
+    /// price of holding back fewer than this many entries per retirement until its batch fills.
+    const FLUSH_MIN_DEAD: usize = 1;
+
     /// A hint that something large was just retired (a replaced read table, with the entries
     /// that died with it): a strategy that batches retirements should start the batch's
     /// reclamation now rather than when the batch fills, so that old tables do not pile up.
     /// The default does nothing.
     ///
     /// The map calls it with its dirty lock held, right after retiring a read table together
-    /// with entries that died with it (a `clear`, or keys expunged at the last rebuild), or a
-    /// table of at least 1,024 slots; a small table with nothing dead waits for the batch to
-    /// fill. Like `retire`, it may run reclaimers only under item 4 of the contract.
+    /// with at least [`FLUSH_MIN_DEAD`](Self::FLUSH_MIN_DEAD) entries that died with it (a
+    /// `clear`, a compaction, or keys expunged at the last rebuild), or a table of at least
+    /// 1,024 slots; a small table with fewer dead entries waits for the batch to fill. Like
+    /// `retire`, it may run reclaimers only under item 4 of the contract.
     #[inline]
     fn flush(&self, guard: &Self::Guard<'_>) {
         let _ = guard;

@@ -453,7 +453,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         // SAFETY: `old` was published until the swap and is retired only below; `guard`
         // protects it meanwhile.
         let size = unsafe { (*old).table.capacity() } + dead.len();
-        let has_dead = !dead.is_empty();
+        let dead_count = dead.len();
         let garbage = Box::new(Garbage {
             read: NonNull::new(old).expect("read is never null"),
             entries: dead,
@@ -465,10 +465,11 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             self.reclaim
                 .retire(guard, NonNull::from(Box::leak(garbage)))
         }
-        // Start a batch's reclamation early when keys and values died here (a `clear`, or
-        // entries expunged at the last rebuild), or when the table is large; a small map
-        // promoted over and over with nothing dying would otherwise pay a flush each time.
-        if size >= FLUSH_MIN_SIZE || has_dead {
+        // Start a batch's reclamation early when keys and values died here (a `clear`, a
+        // compaction, or entries expunged at the last rebuild: at least the strategy's
+        // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
+        // and over would otherwise pay a flush each time.
+        if size >= FLUSH_MIN_SIZE || dead_count >= R::FLUSH_MIN_DEAD.max(1) {
             self.reclaim.flush(guard);
         }
     }

@@ -139,6 +139,11 @@ unsafe impl Reclaim for EpochReclaim {
         unsafe { guard.defer_unchecked(move || unwind::catch_deferred(|| T::reclaim(ptr))) }
     }
 
+    /// Flushing allocates and visits the collector's shared state, so a `clear` of a map with
+    /// fewer than 32 keys does not flush: such clears hold back at most 31 entries each until
+    /// the batch fills (as any other retirement), while a large `clear` is freed at once.
+    const FLUSH_MIN_DEAD: usize = 32;
+
     /// Hands this thread's bag of deferred functions to the global queue and collects what
     /// is ready, so that a `clear` (or a promotion that frees keys) is freed without waiting
     /// for 64 more retirements on this thread.

@@ -181,6 +181,11 @@ unsafe impl Reclaim for SeizeReclaim {
         unwind::resume_deferred();
     }
 
+    /// Flushing allocates and visits the collector's shared state, so a `clear` of a map with
+    /// fewer than 32 keys does not flush: such clears hold back at most 31 entries each until
+    /// the batch fills (as any other retirement), while a large `clear` is freed at once.
+    const FLUSH_MIN_DEAD: usize = 32;
+
     /// Hands this thread's batch to the collector (if it holds at least one retirement per
     /// active thread, seize's condition), so that a `clear` or a promotion that frees keys is
     /// freed once the readers leave, without waiting for the batch to fill.
