@@ -1,5 +1,45 @@
-//! Go's own tests of `sync.Map` (`src/sync/map_test.go`) and the concurrent tests of
-//! `src/internal/sync/hashtriemap_test.go`, re-expressed over [`ConcurrentMap`].
+//! Go's own tests of `sync.Map` (`src/sync/map_test.go`) and of the hash-trie map behind it
+//! since Go 1.24 (`src/internal/sync/hashtriemap_test.go`), re-expressed over [`ConcurrentMap`].
+//!
+//! # Go's tests and where they are
+//!
+//! Every `Test*` function of those two files in the releases Go 1.19 to 1.27 (tags `go1.19`,
+//! `go1.20`, `go1.21.0` … `go1.26.0`, and `go1.27rc2`, the newest 1.27 tag: there is no
+//! `go1.27.0` tag, and `release-branch.go1.27` has the same files; the last patch release of
+//! each of 1.19 to 1.26 has the same files as its first). There is no `Example*` or `Fuzz*`
+//! function in them. `map_reference_test.go` defines no test, only the reference maps the
+//! `TestMapMatches*` tests compare with (`RWMutexMap`, `DeepCopyMap`; ours is
+//! [`RwLockMap`](crate::reference::RwLockMap), which passes this whole suite), and
+//! `map_bench_test.go` only benchmarks (ours are `cargo xtask bench`).
+//!
+//! | Go test | Go versions | Here |
+//! | --- | --- | --- |
+//! | `TestMapMatchesRWMutex` | 1.19–1.27 | [`model::sequential_u64`](crate::model::sequential_u64): random call sequences checked against a reference (a `HashMap` model rather than a map behind a lock), answer by answer and in the final contents. Go draws keys and values from short random strings; ours are `u64`s on 24 keys, so that calls hit present keys and the map promotes, rebuilds, expunges and revives entries. |
+//! | `TestMapMatchesDeepCopy` | 1.19–1.27 | The same: Go's second reference map (copy on write) checks the same property. |
+//! | `TestMapMatchesHashTrieMap` | 1.24–1.27 | The same: it compares Go's `sync.Map` with its hash-trie implementation; every backend here is compared with the same model. |
+//! | `TestConcurrentRange` | 1.19–1.27 | [`concurrent_range`] |
+//! | `TestIssue40999` | 1.19–1.27 | bounds::issue_40999_* (store/delete, load-and-delete, compare-and-delete, with promotions) and a model-based bound of entries by live keys in `model` |
+//! | `TestMapRangeNestedCall` | 1.19–1.27 | [`range_nested_call`] |
+//! | `TestCompareAndSwap_NonExistingKey` | 1.20–1.27 | [`compare_and_swap_missing_key`] (also for deleted, expunged and cleared keys, and for compare-and-delete) |
+//! | `TestMapRangeNoAllocations` | 1.22–1.27 | Go's case, `Range` of an empty map: [`empty_map_operations_allocate_nothing`]; on a promoted map of 64 keys, with loads: [`memory::range_allocates_nothing`](crate::memory::range_allocates_nothing) |
+//! | `TestConcurrentClear` | 1.23–1.27 | [`concurrent_clear`] (also checks the values readers see, and that the map is usable afterwards) |
+//! | `TestMapClearNoAllocations` | 1.23 | [`empty_map_operations_allocate_nothing`] |
+//! | `TestMapClearOneAllocation` | 1.24–1.27 | [`empty_map_operations_allocate_nothing`], which allows no allocation: Go's one is the hash-trie's fresh root; our `clear` of an empty map returns early, as Go 1.23's did |
+//! | `TestHashTrieMap` | 1.24–1.27 | [`hash_trie_map`]: every subtest (`LoadEmpty`, `LoadOrStore`, `All`, `Clear/{Simple,Concurrent}`, and `All`, `One`, `Multiple`, `Iterate` where Go has it, `ConcurrentUnsharedKeys`, `ConcurrentUnsharedKeysWithDelete` where Go has it and `ConcurrentSharedKeys` of `CompareAndDelete`, `CompareAndSwap`, `Swap` and `LoadAndDelete`), with `String` keys; `All` (Go's iterator) is `range`, which must also visit every key |
+//! | `TestHashTrieMapBadHash` | 1.24–1.27 | [`hash_trie_map_bad_hash`]: Go replaces the map's hash function with one that returns 0; a backend's hasher is fixed here, so the keys ([`BadHash`]) feed it nothing and all hash alike |
+//! | `TestHashTrieMapTruncHash` | 1.24–1.27 | [`hash_trie_map_trunc_hash`]: Go truncates the hash to 4 bits; here the keys ([`TruncHash`]) feed the map's hasher 4 bits, giving 16 classes of equal hashes. Go's point, hashes that differ only in their last bits, is about the trie's layout and does not carry over (the map's hasher mixes the 4 bits). |
+//! | `TestConcurrentCache` | 1.24–1.27 | [`concurrent_cache`] (issue 70970: compare-and-swap and compare-and-delete of one slot must not both succeed); Go's weak pointers and cleanups are `std::sync::Weak` and a cleanup thread fed by `Drop` |
+//!
+//! Go's development branch (1.28) adds `TestHashTrieMapEmptyOperationsDoNotInitialize`: load,
+//! load-and-delete and delete of a missing key, range and clear on an empty map must not create
+//! the trie's root. Its observable part, that they allocate nothing, is
+//! [`empty_map_operations_allocate_nothing`].
+//!
+//! The other tests here go beyond Go's: they race the same operations harder
+//! ([`concurrent_load_or_store_one_winner`], [`concurrent_cas_counters`],
+//! [`concurrent_compare_and_delete_once`], [`concurrent_load_and_delete_once`],
+//! [`concurrent_swap_no_lost_value`], [`concurrent_store_delete_readers`]) or test methods Go
+//! lacks (`load_or_store_with`, `update`).
 
 use std::{
     collections::HashMap,
@@ -716,4 +756,858 @@ pub fn load_or_store_with_vs_writers<B: Backend>() {
     });
     let present = (0..8).filter(|k| map.load(k).is_some()).count();
     assert_eq!(map.len(), present, "len disagrees with loads");
+}
+
+/// A key type for the ports of `hashtriemap_test.go`, made from Go's test strings.
+pub trait GoKey: crate::Key + Clone + core::fmt::Debug {
+    /// The key for Go's string `s`.
+    fn from_go(s: String) -> Self;
+}
+
+impl GoKey for String {
+    fn from_go(s: String) -> Self {
+        s
+    }
+}
+
+/// A string key whose `Hash` feeds the map's hasher nothing, so that every key hashes alike
+/// (Go's `NewBadHashTrieMap`, whose hash function returns 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadHash(pub String);
+
+impl core::hash::Hash for BadHash {
+    fn hash<H: core::hash::Hasher>(&self, _state: &mut H) {}
+}
+
+impl GoKey for BadHash {
+    fn from_go(s: String) -> Self {
+        BadHash(s)
+    }
+}
+
+/// A string key whose `Hash` feeds the map's hasher only 4 bits of the string's own hash, so
+/// that the keys fall into 16 classes of full collisions (Go's `NewTruncHashTrieMap`, whose hash
+/// is the real one truncated to 4 bits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TruncHash(pub String);
+
+impl core::hash::Hash for TruncHash {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        use core::hash::{BuildHasher, BuildHasherDefault};
+        let full = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(&self.0);
+        state.write_u8((full & 0xF) as u8);
+    }
+}
+
+impl GoKey for TruncHash {
+    fn from_go(s: String) -> Self {
+        TruncHash(s)
+    }
+}
+
+/// Go's `testData`: the 128 strings `fmt.Sprintf("%b", i)`.
+fn go_test_data<K: GoKey>() -> Vec<K> {
+    (0..128).map(|i| K::from_go(format!("{i:b}"))).collect()
+}
+
+/// Go's `expectMissing`.
+fn expect_missing<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K) {
+    if let Some(v) = m.load(k) {
+        panic!(
+            "expected key {k:?} to be missing from map, got value {}",
+            *v
+        );
+    }
+}
+
+/// Go's `expectPresent`.
+fn expect_present<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K, want: u64) {
+    let got = m.load(k).map(|v| *v);
+    assert_eq!(
+        got,
+        Some(want),
+        "key {k:?}: expected it present with {want}"
+    );
+}
+
+/// Go's `expectStored`, of `load_or_store(k, v)`.
+fn expect_stored<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K, v: u64) {
+    let (got, loaded) = m.load_or_store(k.clone(), v);
+    assert!(
+        !loaded,
+        "expected inserted key {k:?} to have been stored, not loaded"
+    );
+    assert_eq!(*got, v, "inserted key {k:?}");
+}
+
+/// Go's `expectLoaded`, of `load_or_store(k, 0)`.
+fn expect_loaded<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K, want: u64) {
+    let (got, loaded) = m.load_or_store(k.clone(), 0);
+    assert!(loaded, "expected key {k:?} to have been loaded, not stored");
+    assert_eq!(*got, want, "loaded key {k:?}");
+}
+
+/// Go's `expectDeleted` / `expectNotDeleted`, of `compare_and_delete(k, old)`.
+fn expect_compare_and_delete<K: GoKey>(
+    m: &impl ConcurrentMap<K, u64>,
+    k: &K,
+    old: u64,
+    deleted: bool,
+) {
+    assert_eq!(
+        m.compare_and_delete(k, &old),
+        deleted,
+        "compare_and_delete({k:?}, {old})"
+    );
+}
+
+/// Go's `expectSwapped` / `expectNotSwapped`, of `compare_and_swap(k, old, new)`.
+fn expect_compare_and_swap<K: GoKey>(
+    m: &impl ConcurrentMap<K, u64>,
+    k: &K,
+    old: u64,
+    new: u64,
+    swapped: bool,
+) {
+    assert_eq!(
+        m.compare_and_swap(k, &old, new),
+        swapped,
+        "compare_and_swap({k:?}, {old}, {new})"
+    );
+}
+
+/// Go's `expectLoadedFromSwap` / `expectNotLoadedFromSwap`, of `swap(k, new)`.
+fn expect_swap<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K, new: u64, old: Option<u64>) {
+    assert_eq!(
+        m.swap(k.clone(), new).map(|v| *v),
+        old,
+        "swap({k:?}, {new})"
+    );
+}
+
+/// Go's `expectLoadedFromDelete` / `expectNotLoadedFromDelete`, of `load_and_delete(k)`.
+fn expect_load_and_delete<K: GoKey>(m: &impl ConcurrentMap<K, u64>, k: &K, old: Option<u64>) {
+    assert_eq!(
+        m.load_and_delete(k).map(|v| *v),
+        old,
+        "load_and_delete({k:?})"
+    );
+}
+
+/// Go's `testAll`: stores `data[i] -> i` with `load_or_store`, then ranges, checking each
+/// visited value, calling `visit` on it, and (beyond Go) that every key is visited exactly once.
+fn go_test_all<K: GoKey, M: ConcurrentMap<K, u64>>(
+    m: &M,
+    data: &[K],
+    mut visit: impl FnMut(&K, u64),
+) {
+    for (i, k) in data.iter().enumerate() {
+        expect_stored(m, k, i as u64);
+    }
+    let mut visited = vec![0_usize; data.len()];
+    m.range(|k, &v| {
+        let i = data
+            .iter()
+            .position(|d| d == k)
+            .unwrap_or_else(|| panic!("unexpected key {k:?} in map"));
+        assert_eq!(v, i as u64, "key {k:?} has value {v}, expected {i}");
+        visited[i] += 1;
+        visit(k, v);
+        true
+    });
+    for (i, &n) in visited.iter().enumerate() {
+        assert_eq!(n, 1, "range visited key {:?} {n} times", data[i]);
+    }
+}
+
+/// Runs one of Go's `t.Run` subtests, naming it if it fails.
+fn subtest(name: &str, f: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("(see the panic above)");
+        panic!("subtest {name}: {message}");
+    }
+}
+
+/// Go's `testHashTrieMap`: every subtest, in Go's order, on a fresh map of `K -> u64` each.
+fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
+    let data = go_test_data::<K>();
+    let data = &data[..];
+    let new_map = B::Map::<K, u64>::default;
+    let max = u64::MAX; // Go's math.MaxInt: a value never stored
+    let gmp = threads() as u64;
+    // The first loop of most subtests: load, load_or_store, load, load_or_store.
+    let fill = |m: &B::Map<K, u64>| {
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(m, s);
+            expect_stored(m, s, i as u64);
+            expect_present(m, s, i as u64);
+            expect_loaded(m, s, i as u64);
+        }
+    };
+    // Go's `makeKey`: thread `id`'s own copy of the keys.
+    let keys_of = |id: u64| -> Vec<K> {
+        (0..data.len())
+            .map(|i| K::from_go(format!("{i:b}-{id}")))
+            .collect()
+    };
+    let picked = [1_usize, 105, 6, 85];
+
+    subtest("LoadEmpty", || {
+        let m = new_map();
+        for s in data {
+            expect_missing(&m, s);
+        }
+    });
+    subtest("LoadOrStore", || {
+        let m = new_map();
+        fill(&m);
+        for (i, s) in data.iter().enumerate() {
+            expect_present(&m, s, i as u64);
+            expect_loaded(&m, s, i as u64);
+        }
+    });
+    subtest("All", || go_test_all(&new_map(), data, |_, _| {}));
+    subtest("Clear/Simple", || {
+        let m = new_map();
+        fill(&m);
+        m.clear();
+        for s in data {
+            expect_missing(&m, s);
+        }
+    });
+    subtest("Clear/Concurrent", || {
+        let m = new_map();
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(&m, s);
+            expect_stored(&m, s, i as u64);
+        }
+        thread::scope(|sc| {
+            for _ in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    for (i, s) in data.iter().enumerate() {
+                        // Interfere with the clear.
+                        expect_compare_and_delete(m, s, max, false);
+                        m.compare_and_swap(s, &(i as u64), i as u64 + 1);
+                    }
+                });
+            }
+            thread::yield_now();
+            m.clear();
+        });
+        for s in data {
+            expect_missing(&m, s);
+        }
+    });
+    subtest("CompareAndDelete/All", || {
+        let m = new_map();
+        for _ in 0..3 {
+            fill(&m);
+            for (i, s) in data.iter().enumerate() {
+                expect_present(&m, s, i as u64);
+                expect_compare_and_delete(&m, s, max, false);
+                expect_compare_and_delete(&m, s, i as u64, true);
+                expect_compare_and_delete(&m, s, i as u64, false);
+                expect_missing(&m, s);
+            }
+            for s in data {
+                expect_missing(&m, s);
+            }
+        }
+    });
+    subtest("CompareAndDelete/One", || {
+        let m = new_map();
+        fill(&m);
+        expect_compare_and_delete(&m, &data[15], max, false);
+        expect_compare_and_delete(&m, &data[15], 15, true);
+        expect_compare_and_delete(&m, &data[15], 15, false);
+        for (i, s) in data.iter().enumerate() {
+            if i == 15 {
+                expect_missing(&m, s);
+            } else {
+                expect_present(&m, s, i as u64);
+            }
+        }
+    });
+    subtest("CompareAndDelete/Multiple", || {
+        let m = new_map();
+        fill(&m);
+        for i in picked {
+            expect_compare_and_delete(&m, &data[i], max, false);
+            expect_compare_and_delete(&m, &data[i], i as u64, true);
+            expect_compare_and_delete(&m, &data[i], i as u64, false);
+        }
+        for (i, s) in data.iter().enumerate() {
+            if picked.contains(&i) {
+                expect_missing(&m, s);
+            } else {
+                expect_present(&m, s, i as u64);
+            }
+        }
+    });
+    subtest("CompareAndDelete/Iterate", || {
+        let m = new_map();
+        go_test_all(&m, data, |s, i| expect_compare_and_delete(&m, s, i, true));
+        for s in data {
+            expect_missing(&m, s);
+        }
+    });
+    subtest("CompareAndDelete/ConcurrentUnsharedKeys", || {
+        let m = new_map();
+        thread::scope(|sc| {
+            for id in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    let keys = keys_of(id);
+                    for key in &keys {
+                        expect_missing(m, key);
+                        expect_stored(m, key, id);
+                        expect_present(m, key, id);
+                        expect_loaded(m, key, id);
+                    }
+                    for key in &keys {
+                        expect_present(m, key, id);
+                        expect_compare_and_delete(m, key, id, true);
+                        expect_missing(m, key);
+                    }
+                    for key in &keys {
+                        expect_missing(m, key);
+                    }
+                });
+            }
+        });
+    });
+    subtest("CompareAndDelete/ConcurrentSharedKeys", || {
+        let m = new_map();
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(&m, s);
+            expect_stored(&m, s, i as u64);
+        }
+        thread::scope(|sc| {
+            for _ in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    for (i, s) in data.iter().enumerate() {
+                        expect_compare_and_delete(m, s, max, false);
+                        m.compare_and_delete(s, &(i as u64));
+                        expect_missing(m, s);
+                    }
+                    for s in data {
+                        expect_missing(m, s);
+                    }
+                });
+            }
+        });
+    });
+    subtest("CompareAndSwap/All", || {
+        let m = new_map();
+        fill(&m);
+        for j in 0..3 {
+            for (i, s) in data.iter().enumerate() {
+                let i = i as u64;
+                expect_present(&m, s, i + j);
+                expect_compare_and_swap(&m, s, max, i + j + 1, false);
+                expect_compare_and_swap(&m, s, i + j, i + j + 1, true);
+                expect_compare_and_swap(&m, s, i + j, i + j + 1, false);
+                expect_present(&m, s, i + j + 1);
+            }
+        }
+        for (i, s) in data.iter().enumerate() {
+            expect_present(&m, s, i as u64 + 3);
+        }
+    });
+    subtest("CompareAndSwap/One", || {
+        let m = new_map();
+        fill(&m);
+        expect_compare_and_swap(&m, &data[15], max, 16, false);
+        expect_compare_and_swap(&m, &data[15], 15, 16, true);
+        expect_compare_and_swap(&m, &data[15], 15, 16, false);
+        for (i, s) in data.iter().enumerate() {
+            expect_present(&m, s, if i == 15 { 16 } else { i as u64 });
+        }
+    });
+    subtest("CompareAndSwap/Multiple", || {
+        let m = new_map();
+        fill(&m);
+        for i in picked {
+            let i64 = i as u64;
+            expect_compare_and_swap(&m, &data[i], max, i64 + 1, false);
+            expect_compare_and_swap(&m, &data[i], i64, i64 + 1, true);
+            expect_compare_and_swap(&m, &data[i], i64, i64 + 1, false);
+        }
+        for (i, s) in data.iter().enumerate() {
+            let bump = u64::from(picked.contains(&i));
+            expect_present(&m, s, i as u64 + bump);
+        }
+    });
+    for with_delete in [false, true] {
+        let name = if with_delete {
+            "CompareAndSwap/ConcurrentUnsharedKeysWithDelete"
+        } else {
+            "CompareAndSwap/ConcurrentUnsharedKeys"
+        };
+        subtest(name, || {
+            let m = new_map();
+            thread::scope(|sc| {
+                for id in 0..gmp {
+                    let m = &m;
+                    sc.spawn(move || {
+                        let keys = keys_of(id);
+                        for key in &keys {
+                            expect_missing(m, key);
+                            expect_stored(m, key, id);
+                            expect_present(m, key, id);
+                            expect_loaded(m, key, id);
+                        }
+                        for key in &keys {
+                            expect_present(m, key, id);
+                            expect_compare_and_swap(m, key, id, id + 1, true);
+                            expect_present(m, key, id + 1);
+                            if with_delete {
+                                expect_compare_and_delete(m, key, id + 1, true);
+                                expect_compare_and_swap(m, key, id + 1, id + 2, false);
+                                expect_compare_and_delete(m, key, id + 1, false);
+                                expect_missing(m, key);
+                            }
+                        }
+                        for key in &keys {
+                            if with_delete {
+                                expect_missing(m, key);
+                            } else {
+                                expect_present(m, key, id + 1);
+                            }
+                        }
+                    });
+                }
+            });
+        });
+    }
+    subtest("CompareAndSwap/ConcurrentSharedKeys", || {
+        let m = new_map();
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(&m, s);
+            expect_stored(&m, s, i as u64);
+        }
+        thread::scope(|sc| {
+            for _ in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    for (i, s) in data.iter().enumerate() {
+                        let i = i as u64;
+                        expect_compare_and_swap(m, s, max, i + 1, false);
+                        m.compare_and_swap(s, &i, i + 1);
+                        expect_present(m, s, i + 1);
+                    }
+                    for (i, s) in data.iter().enumerate() {
+                        expect_present(m, s, i as u64 + 1);
+                    }
+                });
+            }
+        });
+    });
+    // The first loop of the Swap subtests: swap in, load, swap the same value in again.
+    let fill_by_swap = |m: &B::Map<K, u64>| {
+        for (i, s) in data.iter().enumerate() {
+            let i = i as u64;
+            expect_missing(m, s);
+            expect_swap(m, s, i, None);
+            expect_present(m, s, i);
+            expect_swap(m, s, i, Some(i));
+        }
+    };
+    subtest("Swap/All", || {
+        let m = new_map();
+        fill_by_swap(&m);
+        for j in 0..3 {
+            for (i, s) in data.iter().enumerate() {
+                let i = i as u64;
+                expect_present(&m, s, i + j);
+                expect_swap(&m, s, i + j + 1, Some(i + j));
+                expect_present(&m, s, i + j + 1);
+            }
+        }
+        for (i, s) in data.iter().enumerate() {
+            expect_swap(&m, s, i as u64 + 3, Some(i as u64 + 3));
+        }
+    });
+    subtest("Swap/One", || {
+        let m = new_map();
+        fill_by_swap(&m);
+        expect_swap(&m, &data[15], 16, Some(15));
+        for (i, s) in data.iter().enumerate() {
+            expect_present(&m, s, if i == 15 { 16 } else { i as u64 });
+        }
+    });
+    subtest("Swap/Multiple", || {
+        let m = new_map();
+        fill_by_swap(&m);
+        for i in picked {
+            expect_swap(&m, &data[i], i as u64 + 1, Some(i as u64));
+        }
+        for (i, s) in data.iter().enumerate() {
+            let bump = u64::from(picked.contains(&i));
+            expect_present(&m, s, i as u64 + bump);
+        }
+    });
+    for with_delete in [false, true] {
+        let name = if with_delete {
+            "Swap/ConcurrentUnsharedKeysWithDelete"
+        } else {
+            "Swap/ConcurrentUnsharedKeys"
+        };
+        subtest(name, || {
+            let m = new_map();
+            thread::scope(|sc| {
+                for id in 0..gmp {
+                    let m = &m;
+                    sc.spawn(move || {
+                        let keys = keys_of(id);
+                        for key in &keys {
+                            expect_missing(m, key);
+                            expect_swap(m, key, id, None);
+                            expect_present(m, key, id);
+                            expect_swap(m, key, id, Some(id));
+                        }
+                        for key in &keys {
+                            expect_present(m, key, id);
+                            expect_swap(m, key, id + 1, Some(id));
+                            expect_present(m, key, id + 1);
+                            if with_delete {
+                                expect_compare_and_delete(m, key, id + 1, true);
+                                expect_swap(m, key, id + 2, None);
+                                expect_present(m, key, id + 2);
+                            }
+                        }
+                        let last = if with_delete { id + 2 } else { id + 1 };
+                        for key in &keys {
+                            expect_present(m, key, last);
+                        }
+                    });
+                }
+            });
+        });
+    }
+    subtest("Swap/ConcurrentSharedKeys", || {
+        let m = new_map();
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(&m, s);
+            expect_stored(&m, s, i as u64);
+        }
+        thread::scope(|sc| {
+            for _ in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    for (i, s) in data.iter().enumerate() {
+                        m.swap(s.clone(), i as u64 + 1);
+                        expect_present(m, s, i as u64 + 1);
+                    }
+                    for (i, s) in data.iter().enumerate() {
+                        expect_present(m, s, i as u64 + 1);
+                    }
+                });
+            }
+        });
+    });
+    subtest("LoadAndDelete/All", || {
+        let m = new_map();
+        for _ in 0..3 {
+            fill(&m);
+            for (i, s) in data.iter().enumerate() {
+                expect_present(&m, s, i as u64);
+                expect_load_and_delete(&m, s, Some(i as u64));
+                expect_missing(&m, s);
+                expect_load_and_delete(&m, s, None);
+            }
+            for s in data {
+                expect_missing(&m, s);
+            }
+        }
+    });
+    subtest("LoadAndDelete/One", || {
+        let m = new_map();
+        fill(&m);
+        expect_present(&m, &data[15], 15);
+        expect_load_and_delete(&m, &data[15], Some(15));
+        expect_missing(&m, &data[15]);
+        expect_load_and_delete(&m, &data[15], None);
+        for (i, s) in data.iter().enumerate() {
+            if i == 15 {
+                expect_missing(&m, s);
+            } else {
+                expect_present(&m, s, i as u64);
+            }
+        }
+    });
+    subtest("LoadAndDelete/Multiple", || {
+        let m = new_map();
+        fill(&m);
+        for i in picked {
+            expect_present(&m, &data[i], i as u64);
+            expect_load_and_delete(&m, &data[i], Some(i as u64));
+            expect_missing(&m, &data[i]);
+            expect_load_and_delete(&m, &data[i], None);
+        }
+        for (i, s) in data.iter().enumerate() {
+            if picked.contains(&i) {
+                expect_missing(&m, s);
+            } else {
+                expect_present(&m, s, i as u64);
+            }
+        }
+    });
+    subtest("LoadAndDelete/Iterate", || {
+        let m = new_map();
+        go_test_all(&m, data, |s, i| expect_load_and_delete(&m, s, Some(i)));
+        for s in data {
+            expect_missing(&m, s);
+        }
+    });
+    subtest("LoadAndDelete/ConcurrentUnsharedKeys", || {
+        let m = new_map();
+        thread::scope(|sc| {
+            for id in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    let keys = keys_of(id);
+                    for key in &keys {
+                        expect_missing(m, key);
+                        expect_stored(m, key, id);
+                        expect_present(m, key, id);
+                        expect_loaded(m, key, id);
+                    }
+                    for key in &keys {
+                        expect_present(m, key, id);
+                        expect_load_and_delete(m, key, Some(id));
+                        expect_missing(m, key);
+                    }
+                    for key in &keys {
+                        expect_missing(m, key);
+                    }
+                });
+            }
+        });
+    });
+    subtest("LoadAndDelete/ConcurrentSharedKeys", || {
+        let m = new_map();
+        for (i, s) in data.iter().enumerate() {
+            expect_missing(&m, s);
+            expect_stored(&m, s, i as u64);
+        }
+        thread::scope(|sc| {
+            for _ in 0..gmp {
+                let m = &m;
+                sc.spawn(move || {
+                    for s in data {
+                        m.load_and_delete(s);
+                        expect_missing(m, s);
+                    }
+                    for s in data {
+                        expect_missing(m, s);
+                    }
+                });
+            }
+        });
+    });
+}
+
+/// Go's `TestHashTrieMap`: every subtest of `testHashTrieMap` (load, load-or-store, range,
+/// clear, compare-and-delete, compare-and-swap, swap and load-and-delete, each sequentially on
+/// one key, on several and on all 128, deleting while ranging, and concurrently on shared and
+/// on per-thread keys), with `String` keys.
+pub fn hash_trie_map<B: Backend>() {
+    hash_trie_map_subtests::<B, String>();
+}
+
+/// Go's `TestHashTrieMapBadHash`: the same subtests with keys that all hash alike
+/// ([`BadHash`]).
+pub fn hash_trie_map_bad_hash<B: Backend>() {
+    hash_trie_map_subtests::<B, BadHash>();
+}
+
+/// Go's `TestHashTrieMapTruncHash`: the same subtests with keys whose hash has 4 bits
+/// ([`TruncHash`]).
+pub fn hash_trie_map_trunc_hash<B: Backend>() {
+    hash_trie_map_subtests::<B, TruncHash>();
+}
+
+/// The value of [`concurrent_cache`]'s map: a weak pointer to a cached object, compared by the
+/// object's unique id (Go compares the `weak.Pointer`s).
+struct CacheSlot {
+    id: u64,
+    weak: std::sync::Weak<CacheObject>,
+}
+
+impl PartialEq for CacheSlot {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// A cached object: dropping it queues its cleanup (Go's `runtime.AddCleanup`), which the
+/// cleanup thread runs later: compare-and-delete of the object's own slot.
+struct CacheObject {
+    key: u64,
+    id: u64,
+    cleanups: std::sync::mpsc::Sender<(u64, u64)>,
+}
+
+impl Drop for CacheObject {
+    fn drop(&mut self) {
+        // The cleanup thread outlives every object.
+        let _ = self.cleanups.send((self.key, self.id));
+    }
+}
+
+/// Go's `TestConcurrentCache` (hashtriemap, issue 70970): the map as a cache of weakly held
+/// objects. A dead object's cleanup compare-and-deletes its slot while readers that found the
+/// slot dead compare-and-swap a fresh object into it. Compare-and-swap and compare-and-delete
+/// of the same slot must not both succeed: if they did, the cleanup would delete the fresh
+/// object's slot, and a thread reading the same key twice in a row would get two different
+/// objects.
+///
+/// As in Go, cleanups run later, on their own thread (Go's run after a garbage collection;
+/// here an object queues its cleanup when its last `Arc` is dropped), so that readers often
+/// find dead objects still cached. The test also asserts that this happened.
+pub fn concurrent_cache<B: Backend>() {
+    use std::sync::{Arc, Weak, mpsc};
+    let keys = 4_u64;
+    let reads = scaled(50_000) as u64;
+    let map = B::Map::<u64, CacheSlot>::default();
+    let next_id = AtomicU64::new(0);
+    let replaced = AtomicU64::new(0);
+    let (cleanups, queue) = mpsc::channel::<(u64, u64)>();
+    let get = |key: u64, cleanups: &mpsc::Sender<(u64, u64)>| -> Arc<CacheObject> {
+        let id = next_id.fetch_add(1, Relaxed);
+        let object = Arc::new(CacheObject {
+            key,
+            id,
+            cleanups: cleanups.clone(),
+        });
+        let fresh = || CacheSlot {
+            id,
+            weak: Arc::downgrade(&object),
+        };
+        loop {
+            let (slot, loaded) = map.load_or_store(key, fresh());
+            if !loaded {
+                return object;
+            }
+            let old = CacheSlot {
+                id: slot.id,
+                weak: slot.weak.clone(),
+            };
+            drop(slot);
+            if let Some(cached) = old.weak.upgrade() {
+                return cached;
+            }
+            // The cached object died: replace it with ours.
+            if map.compare_and_swap(&key, &old, fresh()) {
+                replaced.fetch_add(1, Relaxed);
+                return object;
+            }
+        }
+    };
+    thread::scope(|s| {
+        let map = &map;
+        s.spawn(move || {
+            for (key, id) in queue {
+                let gone = CacheSlot {
+                    id,
+                    weak: Weak::new(),
+                };
+                map.compare_and_delete(&key, &gone);
+            }
+        });
+        let readers: Vec<_> = (0..threads() as u64)
+            .map(|t| {
+                let (get, cleanups) = (&get, cleanups.clone());
+                s.spawn(move || {
+                    for i in 0..reads {
+                        let key = (i + t) % keys;
+                        let a = get(key, &cleanups);
+                        // Let a cleanup run between the two reads.
+                        thread::yield_now();
+                        let b = get(key, &cleanups);
+                        assert!(
+                            Arc::ptr_eq(&a, &b),
+                            "consecutive cache reads of key {key} returned different objects"
+                        );
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().unwrap();
+        }
+        // Ends the cleanup thread once every object's cleanup has run.
+        drop(cleanups);
+    });
+    let mut left = 0;
+    map.range(|_, _| {
+        left += 1;
+        true
+    });
+    assert_eq!(left, 0, "slots of dead objects survived their cleanups");
+    assert!(
+        replaced.load(Relaxed) > 0,
+        "no reader found a dead object still cached: the race was never run"
+    );
+}
+
+/// Go's `TestMapClearNoAllocations` (1.23: `Clear` of an empty map allocates nothing),
+/// `TestMapClearOneAllocation` (1.24+: at most one, for the hash-trie's new root) and the
+/// empty-map case of `TestMapRangeNoAllocations` (1.22+), plus the other operations that find
+/// nothing to do: on a fresh map, and on a map emptied by `clear`, each of `clear`, `range`,
+/// `load`, `load_and_delete`, `delete`, `compare_and_swap` and `compare_and_delete` of a missing
+/// key allocates nothing. As Go's `testing.AllocsPerRun` does, one call of each is a warm-up
+/// (a collector may register the thread on first use).
+pub fn empty_map_operations_allocate_nothing<B: Backend>() {
+    crate::alloc::require_installed();
+    let runs = 100;
+    let check_empty = |map: &B::Map<u64, u64>, state: &str| {
+        let ops: [(&str, &dyn Fn()); 7] = [
+            ("clear", &|| map.clear()),
+            ("range", &|| {
+                map.range(|k, _| panic!("range of an empty map visited {k}"));
+            }),
+            ("load", &|| assert!(map.load(&7).is_none())),
+            ("load_and_delete", &|| {
+                assert!(map.load_and_delete(&7).is_none())
+            }),
+            ("delete", &|| map.delete(&7)),
+            ("compare_and_swap", &|| {
+                assert!(!map.compare_and_swap(&7, &0, 1));
+            }),
+            ("compare_and_delete", &|| {
+                assert!(!map.compare_and_delete(&7, &0));
+            }),
+        ];
+        for (name, op) in ops {
+            op();
+            let before = crate::alloc::thread_allocations();
+            for _ in 0..runs {
+                op();
+            }
+            let allocations = crate::alloc::thread_allocations() - before;
+            assert_eq!(
+                allocations, 0,
+                "{runs} calls of {name} on a {state} map allocated {allocations} times"
+            );
+        }
+        assert!(map.is_empty());
+    };
+    let map = B::Map::<u64, u64>::default();
+    check_empty(&map, "fresh");
+    for k in 0..64 {
+        map.store(k, k);
+    }
+    map.range(|_, _| true); // promote
+    map.store(64, 64); // rebuild dirty: both tables full
+    map.clear();
+    check_empty(&map, "cleared");
 }

@@ -226,6 +226,11 @@ macro_rules! conformance_tests {
                 panic_safety::panicking_callback,
                 panic_safety::panicking_compute_and_update,
                 panic_safety::never_clones,
+                go::hash_trie_map,
+                go::hash_trie_map_bad_hash,
+                go::hash_trie_map_trunc_hash,
+                go::concurrent_cache,
+                go::empty_map_operations_allocate_nothing,
             );
 
             #[test]

@@ -155,6 +155,14 @@ impl<K: Hash + Eq, V, const BUG: u8> ConcurrentMap<K, V> for Wrong<K, V, BUG> {
         Q: Hash + Eq + ?Sized,
         V: PartialEq,
     {
+        if BUG == CAD_LOAD_THEN_DELETE {
+            let matches = self.inner.load(key).is_some_and(|v| *v == *old);
+            if matches {
+                std::thread::yield_now();
+                self.inner.delete(key);
+            }
+            return matches;
+        }
         self.gated(|| self.inner.compare_and_delete(key, old))
     }
 
@@ -186,6 +194,9 @@ impl<K: Hash + Eq, V, const BUG: u8> ConcurrentMap<K, V> for Wrong<K, V, BUG> {
     }
 
     fn clear(&self) {
+        if BUG == CLEAR_ALLOCATES {
+            std::hint::black_box(Vec::<u64>::with_capacity(4));
+        }
         self.gated(|| self.inner.clear())
     }
 
@@ -282,5 +293,56 @@ fn map_broken_by_a_panic_is_rejected() {
     assert_rejected::<POISONS_ON_PANIC>(checks![POISONS_ON_PANIC;
         panic_safety::panicking_hash,
         panic_safety::panicking_eq,
+    ]);
+}
+
+// The bugs below are numbered from 20, apart from the list at the top.
+
+/// `compare_and_delete` is a `load` and a comparison followed by a separate `delete`.
+const CAD_LOAD_THEN_DELETE: u8 = 20;
+/// `clear` allocates (a fresh table, say), even when the map is empty.
+const CLEAR_ALLOCATES: u8 = 21;
+
+#[test]
+fn compare_and_delete_made_of_load_and_delete_is_rejected() {
+    assert_rejected::<CAD_LOAD_THEN_DELETE>(checks![CAD_LOAD_THEN_DELETE;
+        go::concurrent_compare_and_delete_once,
+    ]);
+    // `concurrent_cache` catches the bug only when a cleanup's compare-and-delete is preempted
+    // at the right moment, which a loaded machine makes rarer: it must catch it within 5 runs.
+    let control = go::concurrent_cache::<WrongBackend<CORRECT>>;
+    assert!(
+        !fails(control),
+        "go::concurrent_cache rejects the control map"
+    );
+    let wrong = go::concurrent_cache::<WrongBackend<CAD_LOAD_THEN_DELETE>>;
+    assert!(
+        (0..5).any(|_| fails(wrong)),
+        "go::concurrent_cache accepts the wrong map 5 times (bug {CAD_LOAD_THEN_DELETE})"
+    );
+}
+
+#[test]
+fn operations_on_an_empty_map_that_allocate_are_rejected() {
+    assert_rejected::<CLEAR_ALLOCATES>(checks![CLEAR_ALLOCATES;
+        go::empty_map_operations_allocate_nothing,
+    ]);
+    assert_rejected::<RANGE_ALLOCATES>(checks![RANGE_ALLOCATES;
+        go::empty_map_operations_allocate_nothing,
+    ]);
+}
+
+#[test]
+fn go_hash_trie_map_tests_reject_wrong_maps() {
+    assert_rejected::<LOAD_OR_STORE_OVERWRITES>(checks![LOAD_OR_STORE_OVERWRITES;
+        go::hash_trie_map,
+        go::hash_trie_map_bad_hash,
+        go::hash_trie_map_trunc_hash,
+    ]);
+    assert_rejected::<CAS_SUCCEEDS_ON_MISSING>(checks![CAS_SUCCEEDS_ON_MISSING;
+        go::hash_trie_map,
+    ]);
+    assert_rejected::<RANGE_REPEATS>(checks![RANGE_REPEATS;
+        go::hash_trie_map,
     ]);
 }
