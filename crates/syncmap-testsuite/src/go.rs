@@ -18,7 +18,7 @@
 //! | `TestMapMatchesDeepCopy` | 1.19–1.27 | The same: Go's second reference map (copy on write) checks the same property. |
 //! | `TestMapMatchesHashTrieMap` | 1.24–1.27 | The same: it compares Go's `sync.Map` with its hash-trie implementation; every backend here is compared with the same model. |
 //! | `TestConcurrentRange` | 1.19–1.27 | [`concurrent_range`] |
-//! | `TestIssue40999` | 1.19–1.27 | bounds::issue_40999_* (store/delete, load-and-delete, compare-and-delete, with promotions) and a model-based bound of entries by live keys in `model` |
+//! | `TestIssue40999` | 1.19–1.27 | [`issue_40999_store_delete`](crate::bounds::issue_40999_store_delete), [`issue_40999_load_and_delete`](crate::bounds::issue_40999_load_and_delete), [`issue_40999_compare_and_delete`](crate::bounds::issue_40999_compare_and_delete), [`issue_40999_with_promotions`](crate::bounds::issue_40999_with_promotions), and beyond Go the model-based [`entries_bounded_by_live`](crate::bounds::entries_bounded_by_live) |
 //! | `TestMapRangeNestedCall` | 1.19–1.27 | [`range_nested_call`] |
 //! | `TestCompareAndSwap_NonExistingKey` | 1.20–1.27 | [`compare_and_swap_missing_key`] (also for deleted, expunged and cleared keys, and for compare-and-delete) |
 //! | `TestMapRangeNoAllocations` | 1.22–1.27 | Go's case, `Range` of an empty map: [`empty_map_operations_allocate_nothing`]; on a promoted map of 64 keys, with loads: [`memory::range_allocates_nothing`](crate::memory::range_allocates_nothing) |

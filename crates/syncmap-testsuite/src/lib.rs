@@ -20,9 +20,9 @@
 //! * [`model`]: long random operation sequences against a `HashMap` model (proptest, with
 //!   shrinking), sized so that promotions, dirty rebuilds, expunges and unexpunges all happen
 //!   (asserted through [`Introspect::stats_if_any`] when the map has statistics).
-//! * [`go`]: Go's own `sync.Map` tests, re-expressed (`TestConcurrentRange`,
-//!   `TestMapRangeNestedCall`, `TestCompareAndSwap_NonExistingKey`, `TestConcurrentClear`), and
-//!   the concurrent tests of Go's `internal/sync/hashtriemap_test.go`.
+//! * [`go`]: Go's own `sync.Map` tests (`sync/map_test.go`, Go 1.19 to 1.27) and those of
+//!   `internal/sync/hashtriemap_test.go`, re-expressed; the module's docs list every Go test
+//!   and where it is ported (`TestIssue40999` is in [`bounds`]).
 //! * [`linearizability`]: short concurrent histories on few keys, recorded with invocation and
 //!   response times, checked per key against the sequential specification (Wing & Gong search).
 //! * [`bounds`]: memory follows the live set: Go's `TestIssue40999` (store and delete with no
