@@ -4,6 +4,7 @@
 //! * `cargo xtask bench [--quick]`: the head-to-head comparison.
 //! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
 //! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
+//! * `cargo xtask miri`: the seize backend's tests under Miri (optional, nightly; not in `ci`).
 
 mod bench;
 mod util;
@@ -19,7 +20,9 @@ commands:
   ci               fmt, clippy, tests (doc tests included) and docs, as CI runs them
   bench [--quick]  the head-to-head benchmark comparison
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
-  asan             the map crates' tests under AddressSanitizer and LeakSanitizer";
+  asan             the map crates' tests under AddressSanitizer and LeakSanitizer
+  miri             the seize backend's tests under Miri with Tree Borrows (optional: needs
+                   the nightly toolchain's miri component, and skips without it; not in ci)";
 
 fn main() -> ExitCode {
     util::enter_project_root();
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
+        Some("miri") => verify::miri(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
