@@ -5,6 +5,7 @@
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
 //! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
 //! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
+//! * `cargo xtask miri`: the seize backend's tests under Miri (optional, nightly; not in `ci`).
 
 mod bench;
 mod util;
@@ -21,7 +22,9 @@ commands:
   bench [--quick]  the head-to-head benchmark comparison
   soak [--secs N]  churn workloads on every backend while the heap is sampled (60 s by default)
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
-  asan             the map crates' tests under AddressSanitizer and LeakSanitizer";
+  asan             the map crates' tests under AddressSanitizer and LeakSanitizer
+  miri             the seize backend's tests under Miri with Tree Borrows (optional: needs
+                   the nightly toolchain's miri component, and skips without it; not in ci)";
 
 fn main() -> ExitCode {
     util::enter_project_root();
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("soak") => bench::soak(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
+        Some("miri") => verify::miri(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

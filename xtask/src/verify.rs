@@ -1,4 +1,4 @@
-//! Verification beyond `cargo test`: loom model checking and AddressSanitizer.
+//! Verification beyond `cargo test`: loom model checking, AddressSanitizer and Miri.
 //!
 //! * `cargo xtask loom [--preemptions N]`: the loom models of `syncmap-core/tests/loom.rs` (the
 //!   algorithm) and `syncmap-arcswap/tests/loom.rs` (the arc-swap backend's generations)
@@ -8,8 +8,12 @@
 //!   (`RUSTC_BOOTSTRAP=1`, `-Zsanitizer=address`). The sanitizer runtime ships with rustup's
 //!   `rust-std` component for `x86_64-unknown-linux-gnu`: nothing else needs installing.
 //!
-//! Both build into their own subdirectory of the target directory, because their `RUSTFLAGS`
-//! would otherwise invalidate the normal build.
+//! * `cargo xtask miri`: the seize backend's tests under Miri with Tree Borrows, on the nightly
+//!   toolchain; optional, and not part of `cargo xtask ci`. Without a nightly toolchain that
+//!   has the `miri` component it says so and succeeds.
+//!
+//! Each builds into its own subdirectory of the target directory, because its `RUSTFLAGS` (or
+//! toolchain) would otherwise invalidate the normal build.
 
 use std::{path::PathBuf, process::Command};
 
@@ -75,6 +79,106 @@ fn asan_command() -> Command {
         .env("CARGO_PROFILE_TEST_OPT_LEVEL", "1")
         .env("CARGO_PROFILE_TEST_DEBUG", "line-tables-only")
         .env("CARGO_TARGET_DIR", &target_dir("asan"))
+}
+
+/// The toolchain `cargo xtask miri` runs on (Miri is a nightly component).
+const MIRI_TOOLCHAIN: &str = "nightly";
+
+/// Miri's flags: Tree Borrows (the aliasing model crossbeam's CI also checks with). Leak and
+/// data-race detection are on by default.
+const MIRI_FLAGS: &str = "-Zmiri-tree-borrows";
+
+/// A `cargo` command on the Miri toolchain, through rustup (the cargo that runs us is stable).
+/// Environment that the outer cargo or rustup set for this process is removed, so that it does
+/// not pin the inner cargo to the outer toolchain.
+fn miri_cargo<const N: usize>(args: [&str; N]) -> Command {
+    let mut command = Command::new("rustup");
+    command.args(["run", MIRI_TOOLCHAIN, "cargo"]).args(args);
+    for var in [
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC_WRAPPER",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Whether `cargo miri` runs on [`MIRI_TOOLCHAIN`]: `Err` says why not.
+fn miri_available() -> Result<(), String> {
+    let output = miri_cargo(["miri", "--version"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+    }
+}
+
+/// The Miri runs, on the seize backend as it ships (its protocol has no `cfg(miri)` variant):
+/// its unit test of per-map collectors, and `syncmap-epoch/tests/seize_readers.rs`, readers
+/// racing writers whose retirements fill and reclaim several of seize's batches, sized for Miri
+/// (seconds). The other unit test (10,000 overwrites) and the conformance suite take far longer
+/// under Miri (tens of minutes even at `SYNCMAP_TEST_SCALE=1`), so they are left to native runs,
+/// ASan and loom.
+fn miri_commands() -> Vec<Step> {
+    let unit = miri_cargo([
+        "miri",
+        "test",
+        "--package",
+        "syncmap-epoch",
+        "--lib",
+        "--",
+        "--exact",
+        "seize::tests::each_map_has_its_own_collector",
+    ]);
+    let readers = miri_cargo([
+        "miri",
+        "test",
+        "--package",
+        "syncmap-epoch",
+        "--test",
+        "seize_readers",
+    ]);
+    // Extra flags from the environment (`MIRIFLAGS=-Zmiri-many-seeds=0..16`, say) come after ours.
+    let flags = match std::env::var("MIRIFLAGS") {
+        Ok(extra) if !extra.trim().is_empty() => format!("{MIRI_FLAGS} {extra}"),
+        _ => MIRI_FLAGS.to_string(),
+    };
+    [
+        ("Miri: seize per-map collectors", unit),
+        ("Miri: seize readers against reclamation", readers),
+    ]
+    .into_iter()
+    .map(|(name, command)| {
+        Step::new(
+            name,
+            command
+                .env("MIRIFLAGS", &flags)
+                // Miri ignores optimizations; asking for none keeps it from warning so.
+                .env("CARGO_PROFILE_TEST_OPT_LEVEL", "0"),
+        )
+    })
+    .collect()
+}
+
+/// `cargo xtask miri`: optional; succeeds with a message when Miri is not installed.
+pub(crate) fn miri(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("`miri` takes no arguments (got `{arg}`)"));
+    }
+    if let Err(why) = miri_available() {
+        eprintln!(
+            "xtask: skipping Miri: `cargo miri` is not available on the {MIRI_TOOLCHAIN} \
+             toolchain ({why}); install it with `rustup component add miri --toolchain \
+             {MIRI_TOOLCHAIN}`"
+        );
+        return Ok(());
+    }
+    run_steps(miri_commands())
 }
 
 /// `cargo xtask loom [--preemptions N]`.

@@ -8,9 +8,10 @@ use crate::{
 };
 
 /// The addresses behind the *expunged* and *reserved* states: statics, so no allocation can
-/// ever share them (two statics, so they differ from each other).
-static EXPUNGED_SENTINEL: u8 = 0;
-static RESERVED_SENTINEL: u8 = 0;
+/// ever share them. Two statics with different contents, so they differ from each other even
+/// under a linker that folds identical read-only data into one address (`--icf=all`).
+static EXPUNGED_SENTINEL: u8 = 0xE;
+static RESERVED_SENTINEL: u8 = 0xA;
 
 /// The sentinel pointer of the *expunged* state, never dereferenced.
 #[inline]
@@ -768,6 +769,12 @@ mod tests {
         test(unsafe { ptr.get() }, &locked);
         // SAFETY: created above, unlinked from everything, reclaimed once.
         unsafe { Entry::reclaim(ptr.as_non_null()) }
+    }
+
+    #[test]
+    fn sentinels_have_distinct_addresses() {
+        assert_ne!(expunged::<String>(), reserved::<String>());
+        assert_ne!(expunged::<u8>(), reserved::<u8>());
     }
 
     #[test]

@@ -47,10 +47,16 @@ use crate::primitive::sync::Mutex;
 ///
 /// 1. **Protection.** `reclaim` runs on `ptr` only after every guard that may have observed
 ///    `ptr` has been dropped. A guard may have observed `ptr` unless the store that unlinked it
-///    (which the map performs before calling `retire`) is visible to every load its thread makes
-///    after `pin` returned. This must hold for loads of *any* ordering, including acquire loads
-///    and the failure loads of CAS loops, and for pointers read from memory reached through them
-///    or under the map's lock: the map reads with plain atomics, not through the strategy.
+///    (which the map performs before calling `retire`) is visible to every load made under it:
+///    every load that happens after `pin` returned, on the pinning thread or on another thread
+///    the guard's protection was handed to. Those include the loads of the iterators of a
+///    [`Pinned`](crate::Pinned) that moved to another thread (when it is `Send`), and those of
+///    `par_iter`'s workers, which start after the pin. This must hold for loads of *any*
+///    ordering, including acquire loads and the failure loads of CAS loops, and for pointers
+///    read from memory reached through them or under the map's lock: the map reads with plain
+///    atomics, not through the strategy. In the Rust (C++20) memory model, a `SeqCst` fence
+///    after the store that marks the reader active gives this for all of them; a `SeqCst`
+///    marking store alone does not, since it orders no later load that is not `SeqCst` itself.
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
@@ -123,16 +129,19 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     where
         Self: 'a;
 
-    /// Enters a protected region on the current thread (see the contract's *Protection*).
+    /// Enters a protected region on the current thread (see the contract's *Protection*). The
+    /// guard protects the loads that happen after this call, on any thread.
     fn pin(&self) -> Self::Guard<'_>;
 
     /// Schedules `T::reclaim(ptr)` for when no guard that may have read `ptr` is alive.
     ///
     /// # Safety
     ///
-    /// `guard` came from `self.pin()` on this thread and is alive. `ptr` must be unreachable for
-    /// any thread that pins after this call, must not be retired twice, and must be valid to
-    /// reclaim on any thread (`T: Send`) at any later time.
+    /// `guard` came from `self.pin()` and is alive: usually on this thread, but on another one
+    /// when the guard is `Send` (a `Send` [`Pinned`](crate::Pinned) whose read promoted the dirty
+    /// table after it moved). `ptr` must be unreachable for any thread that pins after this
+    /// call, must not be retired twice, and must be valid to reclaim on any thread (`T: Send`) at
+    /// any later time.
     unsafe fn retire<T: Retire>(&self, guard: &Self::Guard<'_>, ptr: NonNull<T>);
 
     /// The fewest entries dying with a retired read table for which the map calls

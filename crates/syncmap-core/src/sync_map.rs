@@ -878,6 +878,13 @@ where
         let _ = guard;
         // SAFETY: the caller found `entry` under `guard`, which it still holds.
         let entry = unsafe { entry.get() };
+        // Waiting for a reservation this thread holds would never end. No lock is held here.
+        assert!(
+            !beyond::reserved_by_this_thread(entry),
+            "a `load_or_store_with` closure wrote the key it is computing (store, swap, \
+             load_or_store or load_or_store_with of the same key on the same map), which would \
+             wait for the closure itself forever"
+        );
         let mut waiting = self.reservations.lock.lock();
         // The reserving thread changes the state before taking this lock to notify, so a
         // reservation seen here, under the lock, is always followed by a notification.

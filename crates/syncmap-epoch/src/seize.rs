@@ -60,13 +60,14 @@ pub struct SeizeReclaim {
 /// Orders the store that marks this thread active in the collector (in
 /// [`Collector::enter`]) before the map's loads that follow, for seize's retirement barrier to
 /// pair with. See item 1 of the `Reclaim` implementation's `SAFETY` comment.
+///
+/// The same fence on every target, and the same under Miri: the Rust memory model does not order
+/// a `SeqCst` store before a later acquire load, so without it a reader may read a pointer its
+/// retirer already unlinked while the retirer finds the reader inactive. x86 happens to forbid
+/// that outcome in hardware (the store is an `xchg`), but the compiler owes nothing to the
+/// hardware: it may move the map's loads above a store whose ordering does not forbid it.
 #[inline(always)]
 fn protection_fence() {
-    // On x86 `enter` already orders its store before every later load: the store is either a
-    // `SeqCst` store, which is a locked instruction (a full barrier) there, or, when seize uses a
-    // process-wide barrier, plain, and covered by that barrier. Miri models neither, so it
-    // gets the fence.
-    #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), not(miri))))]
     core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
 }
 
@@ -129,24 +130,25 @@ unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
 
 // SAFETY:
 // 1. `pin` enters the collector (marking the thread active: a store, then a compiler fence)
-//    and then makes that store ordered before every later load (`protection_fence`). seize's
-//    `retire` issues a heavy barrier (a `SeqCst` fence, or a process-wide barrier: Linux's
-//    `membarrier`, mprotect, or Windows' `FlushProcessWriteBuffers`) before it looks for active
-//    threads. Either the retiring thread's barrier comes first, and then every load after ours
-//    sees the unlinking store, whatever its ordering; or ours comes first, and then the retiring
-//    thread sees us active, so seize keeps the object until this guard (the thread's last)
-//    leaves. seize's own `protect` makes every protected load `SeqCst` instead; the map's loads
-//    are plain acquire loads and CAS loops, so "ours" must be a full barrier:
-//    - with a process-wide heavy barrier, seize's marking store is plain and the heavy barrier
-//      itself acts as a full barrier on this thread, at a point of its program order that the
-//      compiler fence in `enter` keeps between the store and our loads; this is the argument
-//      seize's own protected loads rely on, and it does not depend on the loads' ordering;
-//    - with the `SeqCst`-fence heavy barrier, seize's marking store is `SeqCst`. On x86 that is
-//      a locked instruction (`xchg`), which no later load passes, so the pairing holds for loads
-//      of any ordering; elsewhere (and under Miri) `protection_fence` is a `SeqCst` fence, as in
-//      crossbeam-epoch's `pin`.
+//    and then issues a `SeqCst` fence (`protection_fence`). seize's `retire` issues a heavy
+//    barrier (a `SeqCst` fence, or a process-wide barrier: Linux's `membarrier`, mprotect, or
+//    Windows' `FlushProcessWriteBuffers`) after the map's unlinking store and before it reads
+//    which threads are active. The two barriers are ordered:
+//    - if the retiring thread's comes first, every load that happens after our fence (on this
+//      thread, or on a thread it handed the pin's loads to, such as a `par_iter` worker) sees
+//      the unlinking store or a later one, whatever its own ordering: the memory model's rule for
+//      a pair of `SeqCst` fences speaks of loads that *happen after* the second fence;
+//    - if ours comes first, the retiring thread sees the marking store (sequenced before our
+//      fence), so seize keeps the object until this guard (the thread's last) leaves.
+//    With the process-wide barrier, seize's marking store is plain and that barrier acts as a
+//    `SeqCst` fence on this thread too, at a point that the compiler fence in `enter` keeps
+//    after the store; the argument is seize's own, for its protected loads. With the `SeqCst`
+//    fence barrier, the marking store is `SeqCst` and the argument above is the memory model's.
+//    seize's own `protect` makes each protected load `SeqCst` instead of fencing; the map's
+//    loads are acquire loads and CAS loops, which a `SeqCst` store does not order, so the fence
+//    is needed on every target (crossbeam-epoch's `pin` has the same one).
 //    A nested `enter` (the thread already holds a guard of this collector) stores nothing; the
-//    outer guard's `pin` protects every load until the last guard leaves.
+//    outer guard's fence protects every load until the last guard leaves.
 // 2. Each `retire` hands seize exactly one pointer with `reclaim::<T>`, which seize calls once;
 //    dropping the collector (with the strategy, after the map) reclaims whatever is left.
 // 3. `Box` storage; a `Ref` holds the guard its value was read under and borrows the map.

@@ -11,6 +11,7 @@ use std::{
     sync::Arc,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
     thread,
+    time::{Duration, Instant},
 };
 
 use common::for_each_backend;
@@ -163,6 +164,10 @@ fn check(entries: &[(u64, (u64, u64))], lo: &[u64], hi: &[u64]) {
     }
 }
 
+/// How long `snapshots_under_concurrent_writes` keeps taking snapshots while waiting to see both
+/// writers at work, however loaded the machine.
+const PROGRESS_LIMIT: Duration = Duration::from_secs(120);
+
 struct StopOnDrop<'a>(&'a AtomicBool);
 
 impl Drop for StopOnDrop<'_> {
@@ -223,9 +228,19 @@ where
         let start = progress()[0];
         let mut end = start;
         let mut sizes = HashSet::new();
-        for round in 0..rounds {
+        // At least `rounds` snapshots, and then more until both writers are seen at work (the
+        // scheduler may keep one of them off the CPU for all of the first `rounds`), bounded by
+        // `PROGRESS_LIMIT`.
+        let started = Instant::now();
+        let mut round = 0;
+        while round < rounds || !(end > start + 1 && sizes.len() > 1) {
+            if started.elapsed() > PROGRESS_LIMIT {
+                break;
+            }
+            let this = round;
+            round += 1;
             let lo = progress();
-            let (entries, bytes) = if round % 2 == 0 {
+            let (entries, bytes) = if this % 2 == 0 {
                 let snapshot = Snapshot::of(&map);
                 let bytes = postcard::to_vec(&snapshot).unwrap();
                 (snapshot.into_entries(), bytes)
@@ -242,16 +257,22 @@ where
             // The bytes decode strictly (count == entries, no repeat) to the same entries.
             let decoded: Snapshot<u64, (u64, u64)> = postcard::from_bytes(&bytes).unwrap();
             assert_eq!(decoded.entries(), &entries[..]);
-            if round % 10 == 0 {
+            if this % 10 == 0 {
                 let json = serde_json::to_string(&decoded).unwrap();
                 let again: Snapshot<u64, (u64, u64)> = serde_json::from_str(&json).unwrap();
                 check(again.entries(), &lo, &hi);
             }
         }
         // The writer kept overwriting while the snapshots were taken.
-        assert!(end > start + 1, "writer made no progress: {start} -> {end}");
+        assert!(
+            end > start + 1,
+            "writer made no progress in {round} rounds: {start} -> {end}"
+        );
         // And the other writer changed the number of keys while they were.
-        assert!(sizes.len() > 1, "every snapshot had {sizes:?} entries");
+        assert!(
+            sizes.len() > 1,
+            "every snapshot of {round} had {sizes:?} entries"
+        );
     });
 }
 

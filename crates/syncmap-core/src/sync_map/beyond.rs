@@ -1,6 +1,6 @@
 //! Beyond Go's API: compute-once insertion, in-place update, owned reads and `retain`.
 
-use core::{borrow::Borrow, hash::BuildHasher, hash::Hash, ptr::NonNull};
+use core::{borrow::Borrow, cell::RefCell, hash::BuildHasher, hash::Hash, ptr::NonNull};
 
 use super::SyncMap;
 use crate::{
@@ -24,6 +24,54 @@ impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
     }
 }
 
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The addresses of the entries this thread holds a reservation on, innermost last (a
+    /// closure computing one key may insert others with `load_or_store_with`).
+    static RESERVED_HERE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    // As above, per loom thread (loom runs its threads on one OS thread).
+    static RESERVED_HERE: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+}
+
+/// Records, while it lives, that this thread holds the reservation on an entry, so that a
+/// write of the same key from inside the closure computing it panics rather than waiting for
+/// itself ([`reserved_by_this_thread`]).
+struct ReservedHere(usize);
+
+impl ReservedHere {
+    fn new<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> Self {
+        let address = (&raw const *entry).addr();
+        // Without the thread-local (a thread being torn down), the re-entry goes undetected.
+        let _ = RESERVED_HERE.try_with(|here| here.borrow_mut().push(address));
+        ReservedHere(address)
+    }
+}
+
+impl Drop for ReservedHere {
+    fn drop(&mut self) {
+        let _ = RESERVED_HERE.try_with(|here| {
+            let mut here = here.borrow_mut();
+            if let Some(i) = here.iter().rposition(|&a| a == self.0) {
+                here.remove(i);
+            }
+        });
+    }
+}
+
+/// Whether this thread holds the reservation on `entry`. A recorded address is that of an
+/// entry this thread reserved and has not yet published or cancelled; the guard it holds
+/// meanwhile keeps that entry allocated, so no other entry can have its address.
+pub(super) fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> bool {
+    let address = (&raw const *entry).addr();
+    RESERVED_HERE
+        .try_with(|here| here.borrow().contains(&address))
+        .unwrap_or(false)
+}
+
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
     K: Hash + Eq + Send + 'static,
@@ -43,8 +91,22 @@ where
     /// If `f` panics, nothing is inserted, the waiting threads wake up (one of them then runs
     /// its own closure), and the panic propagates to the caller.
     ///
-    /// `f` must not store, swap or load-or-store the same key on this map: it would wait for
-    /// itself.
+    /// A [`clear`](Self::clear) while `f` runs does not cancel the reservation, and removes the
+    /// key: `f`'s value is returned with `false` (stored), but the key is absent when the call
+    /// returns, and no other thread ever sees that value. This is linearizable: the insertion
+    /// takes effect just before the clear, and the clear removes it; loads of the key made
+    /// while `f` ran, which saw it absent, are ordered before the insertion (they overlap this
+    /// call). A delete of the key while `f` runs finds it absent and does nothing.
+    ///
+    /// # Panics
+    ///
+    /// Propagates a panic of `f`. Panics if `f` stores, swaps, load-or-stores or
+    /// `load_or_store_with`s the same key on this map: such a write waits for the key's
+    /// reservation to end, which is `f` itself, so it would otherwise deadlock. The write
+    /// panics, and the panic propagates out of `f` and this call, as above. Other keys of the
+    /// same map, including their `load_or_store_with`, may be written from `f`; a cycle
+    /// through two threads (each computing a key the other's closure writes) is not detected
+    /// and deadlocks.
     ///
     /// # Examples
     ///
@@ -132,6 +194,7 @@ where
     {
         // SAFETY: the caller reserved `entry` under a guard it still holds.
         let entry = unsafe { entry.get() };
+        let _here = ReservedHere::new(entry);
         let cancel = CancelOnUnwind { map: self, entry };
         let value = Owned::<V, R>::new(f());
         core::mem::forget(cancel);
@@ -246,7 +309,7 @@ mod tests {
     use std::{
         panic::{AssertUnwindSafe, catch_unwind},
         sync::{
-            Barrier,
+            Arc, Barrier,
             atomic::{AtomicUsize, Ordering::SeqCst},
             mpsc,
         },
@@ -371,6 +434,120 @@ mod tests {
             "the waiting store came after"
         );
         assert_eq!(map.len(), 102);
+    }
+
+    /// The panic message of a write of a key from inside its own `load_or_store_with` closure.
+    const REENTRY: &str = "closure wrote the key it is computing";
+
+    /// Runs `f` on another thread and returns its panic message, failing (rather than hanging)
+    /// if it has not finished within a generous bound.
+    fn panic_message_of(f: impl FnOnce() + Send + 'static) -> String {
+        let (done_tx, done_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            let _ = done_tx.send(result);
+        });
+        let payload = done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("deadlocked: no panic within 60 s")
+            .expect_err("no panic");
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .expect("a string message")
+    }
+
+    #[test]
+    fn a_closure_writing_its_own_key_panics_instead_of_deadlocking() {
+        type Write = fn(&Map);
+        let writes: [(&str, Write); 4] = [
+            ("store", |map| map.store(1, 2)),
+            ("swap", |map| {
+                let _ = map.swap(1, 2);
+            }),
+            ("load_or_store", |map| {
+                let _ = map.load_or_store(1, 2);
+            }),
+            ("load_or_store_with", |map| {
+                let _ = map.load_or_store_with(1, || 2);
+            }),
+        ];
+        for (name, write) in writes {
+            // A new key, and a key that read has (deleted): both reserve an entry.
+            for in_read in [false, true] {
+                let map = Arc::new(Map::new());
+                if in_read {
+                    map.store(1, 0);
+                    map.range(|_, _| true);
+                    map.delete(&1);
+                }
+                let shared = map.clone();
+                let message = panic_message_of(move || {
+                    shared.load_or_store_with(1, || {
+                        write(&shared);
+                        unreachable!("{name} returned");
+                    });
+                });
+                assert!(message.contains(REENTRY), "{name}: {message}");
+                // The reservation was cancelled: the key is absent and can be inserted.
+                assert!(map.load(&1).is_none(), "{name}");
+                assert_eq!(*map.load_or_store_with(1, || 7).0, 7, "{name}");
+                map.store(1, 8);
+                assert_eq!(map.load(&1).copied(), Some(8), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_closure_may_write_other_keys_and_reserve_them() {
+        let map = Map::new();
+        let (value, loaded) = map.load_or_store_with(1, || {
+            let (inner, loaded) = map.load_or_store_with(2, || {
+                map.store(3, 30);
+                20
+            });
+            assert!(!loaded);
+            map.swap(4, 40);
+            *inner / 2
+        });
+        assert_eq!((*value, loaded), (10, false));
+        let all: Vec<_> = (1..=4).map(|k| map.load(&k).copied()).collect();
+        assert_eq!(all, [Some(10), Some(20), Some(30), Some(40)]);
+        // Once a reservation ended, writing its key from another closure is fine.
+        let (value, _) = map.load_or_store_with(5, || {
+            map.store(1, 11);
+            50
+        });
+        assert_eq!((*value, map.load(&1).copied()), (50, Some(11)));
+    }
+
+    #[test]
+    fn a_clear_during_the_computation_leaves_the_key_absent() {
+        let map = Map::new();
+        map.store(2, 2);
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        thread::scope(|s| {
+            let (map, entered_tx) = (&map, &entered_tx);
+            let computing = s.spawn(move || {
+                let (value, loaded) = map.load_or_store_with(9, move || {
+                    entered_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    90
+                });
+                (*value, loaded)
+            });
+            entered_rx.recv().unwrap();
+            map.clear();
+            release_tx.send(()).unwrap();
+            // Reported as stored (linearized just before the clear)...
+            assert_eq!(computing.join().unwrap(), (90, false));
+        });
+        // ...and removed by the clear, with everything else.
+        assert!(map.load(&9).is_none());
+        assert!(map.load(&2).is_none());
+        assert_eq!(map.len(), 0);
     }
 
     #[test]
