@@ -43,6 +43,12 @@
 //! assert_eq!(map.load(&2).as_deref().map(String::as_str), Some("thread 2"));
 //! ```
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 mod entry;
 mod map;
