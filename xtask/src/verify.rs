@@ -59,6 +59,8 @@ fn asan_command() -> Command {
     for package in ASAN_PACKAGES {
         command.args(["--package", package]);
     }
+    // The seize backend and its conformance run are behind a feature.
+    command.args(["--features", "syncmap-epoch/seize"]);
     command
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUSTFLAGS", "-Zsanitizer=address")
