@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
 //!
 //! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
+//! * `cargo xtask msrv`: no dependency of the published crates needs a newer Rust than ours.
 //! * `cargo xtask package`: the published crates, packaged and verified, and every feature
 //!   combination a user can pick (clippy and doc tests).
 //! * `cargo xtask bench [--quick]`: the head-to-head comparison.
@@ -8,6 +9,7 @@
 //! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
 
 mod bench;
+mod msrv;
 mod package;
 mod util;
 mod verify;
@@ -21,6 +23,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci               fmt, clippy, tests (doc tests included), docs, packages, feature
                    combinations, bench smoke, loom and ASan, as CI runs them
+  msrv             no dependency of the published crates needs a newer Rust than rust-version
   package          the published crates packaged and verified, and each feature combination
   bench [--quick]  the head-to-head benchmark comparison
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
@@ -32,6 +35,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("msrv") => util::run_steps([util::Step::check(
+            "MSRV: dependencies' rust-version",
+            msrv::check_dependencies,
+        )]),
         Some("package") => match args.get(1) {
             None => util::run_steps(package::ci_steps()),
             Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
@@ -73,6 +80,7 @@ fn ci(args: &[String]) -> Result<(), String> {
                 "warnings",
             ]),
         ),
+        Step::check("MSRV: dependencies' rust-version", msrv::check_dependencies),
         Step::new("tests", cargo(["test", "--workspace", "--all-features"])),
         // As docs.rs builds them (`package.metadata.docs.rs`): every feature, `--cfg docsrs`
         // for the feature labels, which needs the unstable `doc_cfg` (hence `RUSTC_BOOTSTRAP`).
