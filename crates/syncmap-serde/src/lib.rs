@@ -80,6 +80,13 @@
 //! fsync, rename, fsync of the directory) and loads it back.
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without the `postcard` feature the module is absent: its links point to the published docs.
+#![cfg_attr(
+    not(feature = "postcard"),
+    doc = "",
+    doc = "[`postcard`]: https://docs.rs/syncmap-serde/latest/syncmap_serde/postcard/index.html",
+    doc = "[`postcard::from_bytes`]: https://docs.rs/syncmap-serde/latest/syncmap_serde/postcard/fn.from_bytes.html"
+)]
 
 /// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
 #[cfg(doctest)]
