@@ -10,6 +10,13 @@
 //! Run everything with `cargo xtask bench [--quick]`, which also writes the report. The
 //! criterion targets are `sync_map` (timings) and `memory` (bytes per entry).
 
+/// The workspace `README.md`, whose examples run as doc tests here: this crate is never
+/// published, so the file outside every package may be read (each published crate tests its own
+/// `README.md` the same way).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;
+
 pub mod config;
 pub mod harness;
 pub mod maps;

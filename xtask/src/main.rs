@@ -1,6 +1,9 @@
 //! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
 //!
 //! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
+//! * `cargo xtask msrv`: no dependency of the published crates needs a newer Rust than ours.
+//! * `cargo xtask package`: the published crates, packaged and verified, and every feature
+//!   combination a user can pick (clippy and doc tests).
 //! * `cargo xtask bench [--quick]`: the head-to-head comparison.
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
 //! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
@@ -8,6 +11,8 @@
 //! * `cargo xtask miri`: the seize backend's tests under Miri (optional, nightly; not in `ci`).
 
 mod bench;
+mod msrv;
+mod package;
 mod util;
 mod verify;
 
@@ -18,7 +23,10 @@ use util::{CommandExt, Step, cargo};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               fmt, clippy, tests (doc tests included) and docs, as CI runs them
+  ci               fmt, clippy, tests (doc tests included), docs, packages, feature
+                   combinations, bench smoke, loom and ASan, as CI runs them
+  msrv             no dependency of the published crates needs a newer Rust than rust-version
+  package          the published crates packaged and verified, and each feature combination
   bench [--quick]  the head-to-head benchmark comparison
   soak [--secs N]  churn workloads on every backend while the heap is sampled (60 s by default)
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
@@ -33,6 +41,14 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => bench::soak(&args[1..]),
+        Some("msrv") => util::run_steps([util::Step::check(
+            "MSRV: dependencies' rust-version",
+            msrv::check_dependencies,
+        )]),
+        Some("package") => match args.get(1) {
+            None => util::run_steps(package::ci_steps()),
+            Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
+        },
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
         Some("miri") => verify::miri(&args[1..]),
@@ -71,16 +87,24 @@ fn ci(args: &[String]) -> Result<(), String> {
                 "warnings",
             ]),
         ),
+        Step::check("MSRV: dependencies' rust-version", msrv::check_dependencies),
         Step::new("tests", cargo(["test", "--workspace", "--all-features"])),
+        // As docs.rs builds them (`package.metadata.docs.rs`): every feature, `--cfg docsrs`
+        // for the feature labels, which needs the unstable `doc_cfg` (hence `RUSTC_BOOTSTRAP`).
+        // Its own target directory: the flags would otherwise rebuild the normal build's crates.
         Step::new(
-            "docs",
+            "docs (as docs.rs builds them)",
             cargo(["doc", "--workspace", "--no-deps", "--all-features"])
-                .env("RUSTDOCFLAGS", "-D warnings"),
+                .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings")
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("CARGO_TARGET_DIR", &util::target_subdir("docsrs")),
         ),
     ];
-    // Steps owned by other modules: the benchmark smoke run, loom and sanitizers.
+    // Steps owned by other modules: packaging and feature combinations, the benchmark smoke
+    // run, loom and sanitizers.
     let steps = steps
         .into_iter()
+        .chain(package::ci_steps())
         .chain(bench::ci_steps())
         .chain(verify::ci_steps());
     util::run_steps(steps)

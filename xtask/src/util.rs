@@ -2,15 +2,34 @@
 
 use std::{path::PathBuf, process::Command, time::Instant};
 
-/// One named command of a pipeline.
+/// One named command of a pipeline, or a check written in Rust.
 pub(crate) struct Step {
-    name: &'static str,
-    command: Command,
+    name: String,
+    action: Action,
+}
+
+enum Action {
+    Command(Command),
+    Check(Box<dyn FnOnce() -> Result<(), String>>),
 }
 
 impl Step {
-    pub(crate) fn new(name: &'static str, command: Command) -> Self {
-        Step { name, command }
+    pub(crate) fn new(name: impl Into<String>, command: Command) -> Self {
+        Step {
+            name: name.into(),
+            action: Action::Command(command),
+        }
+    }
+
+    /// A step that runs `check` in this process; an `Err` fails it with that message.
+    pub(crate) fn check(
+        name: impl Into<String>,
+        check: impl FnOnce() -> Result<(), String> + 'static,
+    ) -> Self {
+        Step {
+            name: name.into(),
+            action: Action::Check(Box::new(check)),
+        }
     }
 }
 
@@ -36,16 +55,25 @@ impl CommandExt for Command {
 /// Runs the steps in order, printing each with its duration; stops at the first failure.
 pub(crate) fn run_steps(steps: impl IntoIterator<Item = Step>) -> Result<(), String> {
     let started = Instant::now();
-    for mut step in steps {
+    for step in steps {
         eprintln!("==> {}", step.name);
         let step_started = Instant::now();
-        let status = step
-            .command
-            .status()
-            .map_err(|e| format!("step `{}`: cannot start {:?}: {e}", step.name, step.command))?;
+        let result = match step.action {
+            Action::Command(mut command) => {
+                let status = command
+                    .status()
+                    .map_err(|e| format!("step `{}`: cannot start {command:?}: {e}", step.name))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("{status}"))
+                }
+            }
+            Action::Check(check) => check(),
+        };
         eprintln!("<== {} ({:.1?})", step.name, step_started.elapsed());
-        if !status.success() {
-            return Err(format!("step `{}` failed ({status})", step.name));
+        if let Err(why) = result {
+            return Err(format!("step `{}` failed ({why})", step.name));
         }
     }
     eprintln!("all steps passed in {:.1?}", started.elapsed());
@@ -66,4 +94,12 @@ pub(crate) fn enter_project_root() {
         .expect("xtask lives one level below the workspace root")
         .to_path_buf();
     std::env::set_current_dir(&root).expect("the workspace root is a directory");
+}
+
+/// A subdirectory of the target directory, for builds with their own flags (which would
+/// otherwise invalidate the normal build).
+pub(crate) fn target_subdir(sub: &str) -> String {
+    let base =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    base.join(sub).to_string_lossy().into_owned()
 }

@@ -65,6 +65,8 @@ fn asan_command() -> Command {
     for package in ASAN_PACKAGES {
         command.args(["--package", package]);
     }
+    // The seize backend and its conformance run are behind a feature.
+    command.args(["--features", "syncmap-epoch/seize"]);
     command
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUSTFLAGS", "-Zsanitizer=address")
@@ -130,6 +132,8 @@ fn miri_commands() -> Vec<Step> {
         "test",
         "--package",
         "syncmap-epoch",
+        "--features",
+        "seize",
         "--lib",
         "--",
         "--exact",
@@ -140,6 +144,8 @@ fn miri_commands() -> Vec<Step> {
         "test",
         "--package",
         "syncmap-epoch",
+        "--features",
+        "seize",
         "--test",
         "seize_readers",
     ]);

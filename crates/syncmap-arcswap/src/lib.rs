@@ -88,6 +88,12 @@
 //!
 //! [arc-swap]: https://docs.rs/arc-swap
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 use core::{fmt, mem, ptr::NonNull};
 use std::{

@@ -2,9 +2,9 @@
 //! over a memory-reclamation strategy.
 //!
 //! Most users want a backend crate, not this one: `syncmap-epoch` (crossbeam-epoch, the default
-//! choice, and seize as `syncmap_epoch::seize`) or `syncmap-arcswap` (loads return owned
-//! `Arc<V>` handles that may cross threads and `.await`). Each is a [`Reclaim`] strategy plus
-//! aliases of [`SyncMap`].
+//! choice, and seize as `syncmap_epoch::seize` with the `seize` feature) or `syncmap-arcswap`
+//! (loads return owned `Arc<V>` handles that may cross threads and `.await`). Each is a
+//! [`Reclaim`] strategy plus aliases of [`SyncMap`].
 //!
 //! # Contents
 //!
@@ -43,6 +43,12 @@
 //! assert_eq!(map.load(&2).as_deref().map(String::as_str), Some("thread 2"));
 //! ```
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 mod entry;
 mod map;

@@ -27,15 +27,33 @@
 //! Values may hold any `Send + 'static` data; the `'static` bound exists because crossbeam's
 //! global collector may drop a replaced value after the map itself is gone.
 //!
-//! # seize
+//! # seize (feature `seize`)
 //!
-//! [`seize::SyncMap`] is the same map over [seize](https://docs.rs/seize) with a collector per
+//! `seize::SyncMap` is the same map over [seize](https://docs.rs/seize) with a collector per
 //! map: a map's garbage waits only for that map's readers, and is all freed when the map is
 //! dropped. Its loads behave as this module's do.
 //!
+//! It is behind the `seize` feature, off by default: most users want one backend, the
+//! crossbeam-epoch one above, and should not compile seize for it; and a default feature is hard
+//! to turn off, since any crate in the graph that keeps default features turns it back on.
+//! Enable it with `syncmap-epoch = { version = "0.1", features = ["seize"] }`.
+//!
+//! # Features
+//!
+//! * `seize`: the [seize] backend, `syncmap_epoch::seize` (off by default; above).
+//! * `rayon`: parallel iteration over a pinned map, `map.pin().par_iter()` (off by default).
+//!
 //! [crossbeam-epoch]: https://docs.rs/crossbeam-epoch
+//! [seize]: https://docs.rs/seize
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+#[cfg(feature = "seize")]
 pub mod seize;
 
 use core::ptr::NonNull;
@@ -232,8 +250,3 @@ unsafe impl Reclaim for EpochReclaim {
 /// ```
 #[cfg(doctest)]
 pub struct CompileFailTests;
-
-/// The workspace README's examples, compiled and run as doc tests.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

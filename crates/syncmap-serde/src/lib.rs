@@ -11,8 +11,15 @@
 //! * [`map`] and [`seq`]: `#[serde(with = "syncmap_serde::map")]` (a serde map) or
 //!   `#[serde(with = "syncmap_serde::seq")]` (a sequence of pairs, for keys JSON cannot use as
 //!   object keys) on a field whose type is a live map;
-//! * [`postcard`] (feature `postcard`, on by default): strict helpers for the compact binary
+//! * [`postcard`] (feature `postcard`, off by default): strict helpers for the compact binary
 //!   format, which reject trailing bytes and keep this crate's error messages.
+//!
+//! # Features
+//!
+//! The crate itself works with any serde format and needs no feature. The `postcard` feature
+//! adds the [`postcard`] module (and the postcard dependency); it is off by default so that a
+//! user of another format does not compile postcard. Enable it with
+//! `syncmap-serde = { version = "0.1", features = ["postcard"] }`.
 //!
 //! # Consistency
 //!
@@ -41,20 +48,19 @@
 //! ```
 //! use serde::{Deserialize, Serialize};
 //! use syncmap_epoch::SyncMap;
-//! use syncmap_serde::{Snapshot, postcard};
+//! use syncmap_serde::Snapshot;
 //!
 //! let live: SyncMap<String, u64> = SyncMap::new();
 //! live.store("requests".to_string(), 10);
 //!
 //! // An owned copy, taken while other threads keep reading and writing: each key once.
 //! let snapshot = Snapshot::of(&live);
-//! assert_eq!(serde_json::to_string(&snapshot).unwrap(), r#"{"requests":10}"#);
-//! let bytes = postcard::to_vec(&snapshot).unwrap();
-//! assert_eq!(bytes.len(), 11); // entry count, key length, "requests", 10
+//! let json = serde_json::to_string(&snapshot).unwrap();
+//! assert_eq!(json, r#"{"requests":10}"#);
 //!
 //! // Restore into a new map of any backend. Bad input is an error, never a partial map.
 //! let restored: syncmap_arcswap::SyncMap<String, u64> =
-//!     postcard::from_bytes::<Snapshot<String, u64>>(&bytes).unwrap().into_map();
+//!     serde_json::from_str::<Snapshot<String, u64>>(&json).unwrap().into_map();
 //! assert_eq!(*restored.load("requests").unwrap(), 10);
 //! let err = serde_json::from_str::<Snapshot<String, u64>>(r#"{"a":1,"a":2}"#).unwrap_err();
 //! assert!(err.to_string().starts_with("duplicate key"));
@@ -69,9 +75,23 @@
 //! assert_eq!(stats.counters.load("errors").as_deref(), Some(&2));
 //! ```
 //!
-//! The crate's `examples/persist/` saves a snapshot to a file atomically (temporary file,
+//! With the `postcard` feature, [`postcard`]'s example does the same in the compact binary
+//! format. The crate's `examples/persist/` (feature `postcard`) saves a snapshot to a file atomically (temporary file,
 //! fsync, rename, fsync of the directory) and loads it back.
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without the `postcard` feature the module is absent: its links point to the published docs.
+#![cfg_attr(
+    not(feature = "postcard"),
+    doc = "",
+    doc = "[`postcard`]: https://docs.rs/syncmap-serde/latest/syncmap_serde/postcard/index.html",
+    doc = "[`postcard::from_bytes`]: https://docs.rs/syncmap-serde/latest/syncmap_serde/postcard/fn.from_bytes.html"
+)]
+
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 mod de;
 pub mod map;

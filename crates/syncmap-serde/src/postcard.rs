@@ -1,4 +1,4 @@
-//! Strict [postcard] encoding and decoding (feature `postcard`, on by default).
+//! Strict [postcard] encoding and decoding (feature `postcard`, off by default).
 //!
 //! postcard is the compact binary format this crate is tested with. Its own `from_bytes` has two
 //! gaps for snapshot files, which [`from_bytes`] closes:

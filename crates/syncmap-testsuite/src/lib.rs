@@ -41,6 +41,13 @@
 //! implementation the macro writes, whose items the caller may override (for example
 //! [`Backend::quiesce`], which crossbeam-epoch implements by flushing its collector).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod alloc;
 pub mod bounds;
 pub mod go;
