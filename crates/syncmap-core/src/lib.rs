@@ -50,9 +50,9 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-mod entry;
 mod map;
 pub mod primitive;
+mod raw;
 pub mod reclaim;
 mod stats;
 mod sync_map;

@@ -1,73 +1,12 @@
-//! Iteration: [`Iter`], [`Keys`] and [`Values`] over a pinned map, with `range`'s guarantees.
+//! Iteration: [`Iter`], [`Keys`] and [`Values`] over a pinned map, with `range`'s guarantees,
+//! and [`IntoIter`], which takes the map apart.
 
-use core::{fmt, hash::BuildHasher, hash::Hash, iter::FusedIterator, ptr::NonNull};
+use core::{fmt, iter::FusedIterator};
 
-use hashbrown::hash_table;
+use super::SyncMap;
+use crate::{raw::PresentEntries, reclaim::Reclaim, unwind::DropAll};
 
-use super::{Pinned, ReadOnly, SyncMap};
-use crate::{
-    entry::{Entry, EntryPtr},
-    reclaim::Reclaim,
-    unwind::DropAll,
-};
-
-/// The present entries of a read table, with their values, as read under a guard that lives
-/// for `'g`.
-pub(crate) struct PresentEntries<'g, K, V, R: Reclaim> {
-    entries: hash_table::Iter<'g, EntryPtr<K, V, R>>,
-}
-
-impl<'g, K, V, R: Reclaim> Iterator for PresentEntries<'g, K, V, R> {
-    type Item = (&'g Entry<K, V, R>, NonNull<V>);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        for &entry in self.entries.by_ref() {
-            // SAFETY: linked from a read table loaded under `guard`, which lives for 'g.
-            let entry = unsafe { entry.get() };
-            if let Some(value) = entry.load() {
-                return Some((entry, value));
-            }
-        }
-        None
-    }
-}
-
-impl<K, V, R, S> SyncMap<K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
-    /// The present entries, as `range` visits them: if dirty has keys read lacks, dirty is
-    /// promoted first (Go's `Range`), so that every key present for the whole iteration is in
-    /// the table iterated.
-    pub(crate) fn present_entries<'g>(
-        &'g self,
-        guard: &'g R::Guard<'_>,
-    ) -> PresentEntries<'g, K, V, R> {
-        PresentEntries {
-            entries: self.read_for_iteration(guard).table.iter(),
-        }
-    }
-
-    /// The read table to iterate, promoting dirty first if read is amended (Go's `Range`).
-    fn read_for_iteration<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
-        let mut read = self.read(guard);
-        if read.amended() {
-            let (mut dirty, locked) = self.lock();
-            read = self.read(guard);
-            if read.amended() {
-                self.promote_locked(&mut dirty, guard, &locked);
-                read = self.read(guard);
-            }
-        }
-        read
-    }
-}
-
-/// An iterator over the keys and values of a pinned map, from [`Pinned::iter`].
+/// An iterator over the keys and values of a pinned map, from [`Pinned::iter`](crate::Pinned::iter).
 ///
 /// It has [`SyncMap::range`]'s guarantees: no key twice, every key present for the whole
 /// iteration, concurrent changes seen or not.
@@ -87,14 +26,18 @@ pub struct Iter<'p, K, V, R: Reclaim> {
     inner: PresentEntries<'p, K, V, R>,
 }
 
+impl<'p, K, V, R: Reclaim> Iter<'p, K, V, R> {
+    pub(super) fn new(inner: PresentEntries<'p, K, V, R>) -> Self {
+        Iter { inner }
+    }
+}
+
 impl<'p, K, V, R: Reclaim> Iterator for Iter<'p, K, V, R> {
     type Item = (&'p K, &'p V);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let (entry, value) = self.inner.next()?;
-        // SAFETY: read under the pin's guard, which outlives 'p.
-        Some((&entry.key, unsafe { value.as_ref() }))
+        self.inner.next()
     }
 }
 
@@ -106,7 +49,7 @@ impl<K, V, R: Reclaim> fmt::Debug for Iter<'_, K, V, R> {
     }
 }
 
-/// An iterator over the keys of a pinned map, from [`Pinned::keys`].
+/// An iterator over the keys of a pinned map, from [`Pinned::keys`](crate::Pinned::keys).
 ///
 /// # Examples
 ///
@@ -116,7 +59,7 @@ impl<K, V, R: Reclaim> fmt::Debug for Iter<'_, K, V, R> {
 /// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().keys().collect::<Vec<_>>(), [&1]);
 /// ```
-pub struct Keys<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
+pub struct Keys<'p, K, V, R: Reclaim>(pub(super) Iter<'p, K, V, R>);
 
 impl<'p, K, V, R: Reclaim> Iterator for Keys<'p, K, V, R> {
     type Item = &'p K;
@@ -135,7 +78,7 @@ impl<K, V, R: Reclaim> fmt::Debug for Keys<'_, K, V, R> {
     }
 }
 
-/// An iterator over the values of a pinned map, from [`Pinned::values`].
+/// An iterator over the values of a pinned map, from [`Pinned::values`](crate::Pinned::values).
 ///
 /// # Examples
 ///
@@ -145,7 +88,7 @@ impl<K, V, R: Reclaim> fmt::Debug for Keys<'_, K, V, R> {
 /// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().values().collect::<Vec<_>>(), [&2]);
 /// ```
-pub struct Values<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
+pub struct Values<'p, K, V, R: Reclaim>(pub(super) Iter<'p, K, V, R>);
 
 impl<'p, K, V, R: Reclaim> Iterator for Values<'p, K, V, R> {
     type Item = &'p V;
@@ -161,118 +104,6 @@ impl<K, V, R: Reclaim> FusedIterator for Values<'_, K, V, R> {}
 impl<K, V, R: Reclaim> fmt::Debug for Values<'_, K, V, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Values").finish_non_exhaustive()
-    }
-}
-
-impl<'m, K, V, R, S> Pinned<'m, K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
-    /// Iterates over the keys and values, with [`SyncMap::range`]'s guarantees; the references
-    /// live as long as the pin.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=3).map(|i| (i, i * 10)).collect();
-    /// let pinned = map.pin();
-    /// let mut pairs: Vec<(u32, u32)> = pinned.iter().map(|(k, v)| (*k, *v)).collect();
-    /// pairs.sort();
-    /// assert_eq!(pairs, [(1, 10), (2, 20), (3, 30)]);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, K, V, R> {
-        Iter {
-            inner: self.map.present_entries(&self.guard),
-        }
-    }
-
-    /// Iterates over the keys, with [`SyncMap::range`]'s guarantees.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
-    /// let mut keys: Vec<&str> = map.pin().keys().copied().collect();
-    /// keys.sort();
-    /// assert_eq!(keys, ["a", "b"]);
-    /// ```
-    pub fn keys(&self) -> Keys<'_, K, V, R> {
-        Keys(self.iter())
-    }
-
-    /// Iterates over the values, with [`SyncMap::range`]'s guarantees.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
-    /// assert_eq!(map.pin().values().sum::<u32>(), 3);
-    /// ```
-    pub fn values(&self) -> Values<'_, K, V, R> {
-        Values(self.iter())
-    }
-}
-
-#[cfg(feature = "rayon")]
-impl<K, V, R, S> Pinned<'_, K, V, R, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
-    /// Iterates over the keys and values in parallel on rayon's thread pool, with
-    /// [`SyncMap::range`]'s guarantees (feature `rayon`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use rayon::prelude::*;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = (0..10_000).map(|i| (i, i)).collect();
-    /// let pinned = map.pin();
-    /// let sum: u64 = pinned.par_iter().map(|(_, v)| *v).sum();
-    /// assert_eq!(sum, (0..10_000).sum());
-    /// ```
-    pub fn par_iter(&self) -> impl rayon::iter::ParallelIterator<Item = (&K, &V)> + '_ {
-        use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
-
-        // Rayon's workers receive this work after the pin and through rayon's queues, so every
-        // load they make happens after `pin` returned: the pin protects their reads exactly as
-        // it protects this thread's (`Reclaim`'s *Protection*).
-        let read = self.map.read_for_iteration(&self.guard);
-        read.table.par_iter().filter_map(|&entry| {
-            // SAFETY: linked from a read table loaded under the pin, which outlives `&self`.
-            let entry = unsafe { entry.get() };
-            let value = entry.load()?;
-            // SAFETY: read under the pin (see above).
-            Some((&entry.key, unsafe { value.as_ref() }))
-        })
-    }
-}
-
-impl<'p, K, V, R, S> IntoIterator for &'p Pinned<'_, K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
-    type Item = (&'p K, &'p V);
-    type IntoIter = Iter<'p, K, V, R>;
-
-    fn into_iter(self) -> Iter<'p, K, V, R> {
-        self.iter()
     }
 }
 
@@ -351,21 +182,7 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
         // still dropped and the panic resumes once the iterator is built, which then drops
         // every pair while unwinding.
         let mut drops = DropAll::new();
-        let items = self
-            .take_entries()
-            .into_iter()
-            .filter_map(|entry| {
-                // SAFETY: `take_entries` unlinked each entry and lists it once; we own the map.
-                let (key, value) = unsafe { Entry::into_parts(entry) };
-                match value {
-                    Some(value) => Some((key, value)),
-                    None => {
-                        drops.run(|| drop(key));
-                        None
-                    }
-                }
-            })
-            .collect::<Vec<_>>();
+        let items = self.raw.take_items(&mut drops);
         let iter = IntoIter {
             items: items.into_iter(),
         };

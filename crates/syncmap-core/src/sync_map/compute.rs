@@ -1,76 +1,12 @@
 //! Beyond Go's API: compute-once insertion, in-place update, owned reads and `retain`.
 
-use core::{borrow::Borrow, cell::RefCell, hash::BuildHasher, hash::Hash, ptr::NonNull};
-
-use super::SyncMap;
-use crate::{
-    entry::{Entry, EntryPtr, Owned, Reserve},
-    reclaim::Reclaim,
+use core::{
+    borrow::Borrow,
+    hash::{BuildHasher, Hash},
 };
 
-/// Ends a reservation if the closure computing its value unwinds: the entry goes back to
-/// *deleted* and the waiting writers are woken, so nothing is inserted and nobody hangs.
-struct CancelOnUnwind<'a, K, V, R: Reclaim, S> {
-    map: &'a SyncMap<K, V, R, S>,
-    entry: &'a Entry<K, V, R>,
-}
-
-impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
-    fn drop(&mut self) {
-        self.entry.cancel_reserved();
-        self.map.count_delete_unchecked();
-        let _waiting = self.map.reservations.lock.lock();
-        self.map.reservations.ended.notify_all();
-    }
-}
-
-#[cfg(not(loom))]
-std::thread_local! {
-    /// The addresses of the entries this thread holds a reservation on, innermost last (a
-    /// closure computing one key may insert others with `load_or_store_with`).
-    static RESERVED_HERE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-#[cfg(loom)]
-loom::thread_local! {
-    // As above, per loom thread (loom runs its threads on one OS thread).
-    static RESERVED_HERE: RefCell<Vec<usize>> = RefCell::new(Vec::new());
-}
-
-/// Records, while it lives, that this thread holds the reservation on an entry, so that a
-/// write of the same key from inside the closure computing it panics rather than waiting for
-/// itself ([`reserved_by_this_thread`]).
-struct ReservedHere(usize);
-
-impl ReservedHere {
-    fn new<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> Self {
-        let address = (&raw const *entry).addr();
-        // Without the thread-local (a thread being torn down), the re-entry goes undetected.
-        let _ = RESERVED_HERE.try_with(|here| here.borrow_mut().push(address));
-        ReservedHere(address)
-    }
-}
-
-impl Drop for ReservedHere {
-    fn drop(&mut self) {
-        let _ = RESERVED_HERE.try_with(|here| {
-            let mut here = here.borrow_mut();
-            if let Some(i) = here.iter().rposition(|&a| a == self.0) {
-                here.remove(i);
-            }
-        });
-    }
-}
-
-/// Whether this thread holds the reservation on `entry`. A recorded address is that of an
-/// entry this thread reserved and has not yet published or cancelled; the guard it holds
-/// meanwhile keeps that entry allocated, so no other entry can have its address.
-pub(super) fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> bool {
-    let address = (&raw const *entry).addr();
-    RESERVED_HERE
-        .try_with(|here| here.borrow().contains(&address))
-        .unwrap_or(false)
-}
+use super::SyncMap;
+use crate::reclaim::Reclaim;
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
@@ -133,74 +69,7 @@ where
     where
         F: FnOnce() -> V,
     {
-        let hash = self.hash(&key);
-        let guard = self.reclaim.pin();
-        let mut key = Some(key);
-        let entry = loop {
-            let k = key
-                .as_ref()
-                .expect("the key is kept until a new entry takes it");
-            let read = self.read(&guard);
-            if let Some(entry) = read.find(hash, k) {
-                // SAFETY: found in read under `guard`.
-                match unsafe { entry.get() }.try_reserve() {
-                    Reserve::Loaded(actual) => {
-                        // SAFETY: read under `guard`.
-                        return (unsafe { R::make_ref(guard, actual) }, true);
-                    }
-                    Reserve::Reserved => break entry,
-                    Reserve::Busy => {
-                        self.wait_reserved(&guard, entry);
-                        continue;
-                    }
-                    Reserve::Expunged => {}
-                }
-            }
-            let (mut dirty, locked) = self.lock();
-            let read = self.read(&guard);
-            let Some((entry, dirty_only)) =
-                self.entry_for_write_locked(&mut dirty, read, hash, k, &locked)
-            else {
-                let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
-                self.insert_new_locked(&mut dirty, read, entry, &locked);
-                break entry;
-            };
-            // SAFETY: found under `guard` and the lock.
-            let found = unsafe { entry.get() }.try_reserve();
-            if dirty_only {
-                self.miss_locked(&mut dirty, &guard, &locked);
-            }
-            drop(dirty);
-            match found {
-                Reserve::Loaded(actual) => {
-                    // SAFETY: read under `guard`.
-                    return (unsafe { R::make_ref(guard, actual) }, true);
-                }
-                Reserve::Reserved => break entry,
-                Reserve::Busy => self.wait_reserved(&guard, entry),
-                Reserve::Expunged => unreachable!("unexpunged under the lock"),
-            }
-        };
-        let value = self.compute_reserved(entry, f);
-        // SAFETY: published into an entry found under `guard`.
-        (unsafe { R::make_ref(guard, value) }, false)
-    }
-
-    /// Runs `f` for a reservation this thread holds on `entry`, publishes the result and wakes
-    /// the waiters; cancels the reservation if `f` unwinds.
-    fn compute_reserved<F>(&self, entry: EntryPtr<K, V, R>, f: F) -> NonNull<V>
-    where
-        F: FnOnce() -> V,
-    {
-        // SAFETY: the caller reserved `entry` under a guard it still holds.
-        let entry = unsafe { entry.get() };
-        let _here = ReservedHere::new(entry);
-        let cancel = CancelOnUnwind { map: self, entry };
-        let value = Owned::<V, R>::new(f());
-        core::mem::forget(cancel);
-        let value = entry.publish_reserved(value);
-        self.notify_reserved();
-        value
+        self.raw.load_or_store_with(key, f)
     }
 
     /// Replaces `key`'s value with `f(&current)` and returns the stored value, or returns
@@ -237,15 +106,7 @@ where
         Q: Hash + Eq + ?Sized,
         F: FnMut(&V) -> V,
     {
-        let hash = self.hash(key);
-        let guard = self.reclaim.pin();
-        // SAFETY: located under `guard`.
-        let entry = unsafe { self.locate(&guard, hash, key)?.get() };
-        // SAFETY: as above.
-        let (replaced, stored) = unsafe { entry.try_update(f) }?;
-        self.retire_value(&guard, entry, replaced);
-        // SAFETY: `stored` was published under `guard`.
-        Some(unsafe { R::make_ref(guard, stored) })
+        self.raw.update(key, f)
     }
 
     /// Returns a clone of `key`'s value: an owned copy that holds no guard, for any backend.
@@ -266,11 +127,8 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        let hash = self.hash(key);
-        let guard = self.reclaim.pin();
-        let value = self.load_ptr(&guard, hash, key)?;
-        // SAFETY: read under `guard`, which lives until the clone is made.
-        Some(unsafe { value.as_ref() }.clone())
+        let guard = self.raw.pin();
+        self.raw.get(&guard, key).cloned()
     }
 
     /// Deletes every key for which `f` returns `false`.
@@ -289,18 +147,11 @@ where
     /// assert!(map.load(&3).is_none());
     /// assert_eq!(map.load(&4).copied(), Some(4));
     /// ```
-    pub fn retain<F>(&self, mut f: F)
+    pub fn retain<F>(&self, f: F)
     where
         F: FnMut(&K, &V) -> bool,
     {
-        let guard = self.reclaim.pin();
-        for (entry, value) in self.present_entries(&guard) {
-            // SAFETY: the value was read under `guard`.
-            if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
-                self.retire_value(&guard, entry, value);
-                self.count_delete(&guard);
-            }
-        }
+        self.raw.retain(f)
     }
 }
 

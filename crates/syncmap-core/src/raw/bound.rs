@@ -3,12 +3,13 @@
 
 use hashbrown::HashTable;
 
-use super::{Dirty, ReadOnly, SyncMap, entry_hash};
-use crate::{
-    entry::{EntryPtr, Locked},
-    primitive::sync::atomic::Ordering::Relaxed,
-    reclaim::Reclaim,
+use super::{
+    RawMap,
+    entry::State,
+    locked::Locked,
+    table::{Dirty, Linked, ReadOnly, Table, entry_hash},
 };
+use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
 /// The fewest dead entries worth a compaction: below this, dead entries are left for a rebuild
 /// or promotion to drop. Part of the memory bound's constant (`2 * DEAD_MIN` entries).
@@ -16,14 +17,14 @@ const DEAD_MIN: usize = if cfg!(loom) { 2 } else { 32 };
 
 /// The entries a map holds, counted under the lock.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Held {
+pub(crate) struct Held {
     /// Entries linked from either table (each once).
-    pub(super) entries: usize,
+    pub(crate) entries: usize,
     /// Of those, entries for deleted keys (deleted or expunged).
-    pub(super) dead: usize,
+    pub(crate) dead: usize,
 }
 
-impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
+impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// Counts one delete (present or reserved → deleted) made under `guard`; every
     /// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a stripe checks whether a count is due.
     #[inline]
@@ -82,29 +83,24 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         read: &ReadOnly<K, V, R>,
         locked: &Locked<'_>,
     ) -> Held {
-        let count_deleted = |table: &HashTable<EntryPtr<K, V, R>>| {
-            table
-                .iter()
-                // SAFETY: linked from a table the lock keeps linked (dirty, or the current read).
-                .filter(|e| unsafe { e.get() }.is_deleted())
+        fn count_deleted<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
+            entries: impl Iterator<Item = Linked<'a, K, V, R>>,
+        ) -> usize {
+            entries
+                .filter(|e| matches!(e.state(), State::Deleted))
                 .count()
-        };
+        }
         match dirty.table.as_ref() {
             Some(table) => {
-                let expunged = dirty
-                    .graveyard
-                    .iter()
-                    // SAFETY: graveyard entries are linked from the current read table.
-                    .filter(|e| unsafe { e.get() }.is_expunged(locked))
-                    .count();
+                let expunged = dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
                 Held {
                     entries: table.len() + expunged,
-                    dead: count_deleted(table) + expunged,
+                    dead: count_deleted(dirty.entries()) + expunged,
                 }
             }
             None => Held {
                 entries: read.table.len(),
-                dead: count_deleted(&read.table),
+                dead: count_deleted(read.entries()),
             },
         }
     }
@@ -127,14 +123,13 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         }
         // Invariant 3 now holds: no dirty table, no expunged entry in read.
         let read = self.read(guard);
-        let mut live = HashTable::with_capacity(read.table.len() / 2);
+        let mut live: Table<K, V, R> = HashTable::with_capacity(read.table.len() / 2);
         let mut dead = Vec::new();
-        for &entry in read.table.iter() {
-            // SAFETY: linked from the current read table, which the lock keeps published.
-            if unsafe { entry.get() }.try_expunge_locked(locked) {
-                dead.push(entry);
+        for entry in read.entries() {
+            if entry.try_expunge_locked(locked) {
+                dead.push(entry.ptr());
             } else {
-                live.insert_unique(entry_hash(&entry), entry, entry_hash);
+                live.insert_unique(entry.hash, entry.ptr(), entry_hash);
             }
         }
         live.shrink_to_fit(entry_hash);

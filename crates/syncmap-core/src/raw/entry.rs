@@ -1,0 +1,590 @@
+//! [`Entry`]: one key, its cached hash, and its atomically replaced value slot, whose state is
+//! decoded once into [`State`] and changed by the CAS loops below.
+
+use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
+
+use super::{
+    locked::Locked,
+    value::{Incoming, Owned},
+};
+use crate::{
+    primitive::sync::atomic::{AtomicPtr, Ordering::*},
+    reclaim::Reclaim,
+};
+
+/// The addresses behind the *expunged* and *reserved* states: statics, so no allocation can
+/// ever share them. Two statics with different contents, so they differ from each other even
+/// under a linker that folds identical read-only data into one address (`--icf=all`).
+static EXPUNGED_SENTINEL: u8 = 0xE;
+static RESERVED_SENTINEL: u8 = 0xA;
+
+/// The sentinel pointer of the *expunged* state, never dereferenced.
+#[inline]
+fn expunged<V>() -> *mut V {
+    (&raw const EXPUNGED_SENTINEL).cast_mut().cast::<V>()
+}
+
+/// The sentinel pointer of the *reserved* state, never dereferenced.
+#[inline]
+fn reserved<V>() -> *mut V {
+    (&raw const RESERVED_SENTINEL).cast_mut().cast::<V>()
+}
+
+/// A value slot, decoded: one row of [`Entry`]'s state table.
+pub(crate) enum State<V> {
+    /// The key maps to this value.
+    Present(NonNull<V>),
+    /// Null: the key is absent; the entry stays linked.
+    Deleted,
+    /// The key is absent and dirty does not hold this entry.
+    Expunged,
+    /// The key is absent while one thread computes its value.
+    Reserved,
+}
+
+impl<V> State<V> {
+    /// Decodes a pointer read from a slot.
+    #[inline]
+    pub(super) fn decode(p: *mut V) -> Self {
+        if p == expunged::<V>() {
+            State::Expunged
+        } else if p == reserved::<V>() {
+            State::Reserved
+        } else {
+            match NonNull::new(p) {
+                Some(value) => State::Present(value),
+                None => State::Deleted,
+            }
+        }
+    }
+
+    /// The present value, if any.
+    #[inline]
+    pub(crate) fn present(self) -> Option<NonNull<V>> {
+        match self {
+            State::Present(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// One key of the map, shared by the read table and the dirty table.
+///
+/// The key and its hash never change; the hash is cached so that rebuilding the dirty table
+/// from the read table never calls the user's `Hash`.
+///
+/// # State table of `value`
+///
+/// | `value`        | state        | meaning                                                                 |
+/// |----------------|--------------|-------------------------------------------------------------------------|
+/// | a value pointer| **present**  | the key maps to `*value`; the entry is in read, and in dirty if dirty exists |
+/// | null           | **deleted**  | the key is absent, but the entry stays linked and a store may revive it without the lock |
+/// | `EXPUNGED`     | **expunged** | the key is absent, dirty exists and does *not* hold this entry; only read links it |
+/// | `RESERVED`     | **reserved** | the key is absent while one thread computes its value (`load_or_store_with`); writers of the key wait |
+///
+/// Transitions (all by CAS or swap on `value`):
+///
+/// | from → to               | who                                   | lock |
+/// |-------------------------|---------------------------------------|------|
+/// | present → present       | swap, compare-and-swap                | no   |
+/// | present → deleted       | delete, compare-and-delete            | no   |
+/// | deleted → present       | store, swap, load-or-store            | no   |
+/// | deleted → expunged      | [`try_expunge_locked`](Self::try_expunge_locked), while rebuilding dirty | yes  |
+/// | expunged → deleted      | [`unexpunge_locked`](Self::unexpunge_locked), before relinking into dirty | yes  |
+/// | deleted → reserved      | [`try_reserve`](Self::try_reserve) (or a new entry made reserved) | no   |
+/// | reserved → present      | [`publish_reserved`](Self::publish_reserved), by the reserving thread only | no   |
+/// | reserved → deleted      | [`cancel_reserved`](Self::cancel_reserved), by the reserving thread if its closure panicked | no   |
+///
+/// Readers, deleters and compare-and-swap treat *reserved* as absent; store, swap and
+/// load-or-store wait until the reservation ends, so only its owner ever leaves that state.
+/// Nothing leaves or enters *expunged* without the lock, which is why, under the lock,
+/// "expunged" is a reliable answer to "is this entry missing from dirty?".
+///
+/// # Ownership
+///
+/// An entry owns the value its slot points at: whoever replaces the pointer owns the old value
+/// and retires it (see `value.rs` for a value's whole life, including the inline first value).
+/// The entry itself is owned by the map as a whole (tables hold raw pointers), and is retired
+/// when it becomes unreachable from both tables: see [`RawMap`](super::RawMap).
+pub(crate) struct Entry<K, V, R: Reclaim> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    pub(super) value: AtomicPtr<V>,
+    pub(super) _reclaim: PhantomData<R>,
+}
+
+/// What a lock-free load-or-store found.
+pub(crate) enum LoadOrStore<V, R: Reclaim> {
+    /// The key was present: its value, and the value the caller offered, returned unused.
+    Loaded(NonNull<V>, Incoming<V, R>),
+    /// The offered value was stored; this is its pointer, now owned by the entry.
+    Stored(NonNull<V>),
+    /// The entry is expunged: the caller must take the lock.
+    Expunged(Incoming<V, R>),
+    /// Another thread holds a reservation: the caller must wait for it to end.
+    Reserved(Incoming<V, R>),
+}
+
+/// What an attempt to reserve an entry found.
+pub(crate) enum Reserve<V> {
+    /// The key is present with this value.
+    Loaded(NonNull<V>),
+    /// The entry is now reserved by the caller, which must publish or cancel.
+    Reserved,
+    /// Another thread holds the reservation.
+    Busy,
+    /// The entry is expunged: the caller must take the lock.
+    Expunged,
+}
+
+impl<K, V, R: Reclaim> Entry<K, V, R> {
+    /// A new entry reserved by the caller, on the heap.
+    pub(crate) fn boxed_reserved(hash: u64, key: K) -> EntryPtr<K, V, R> {
+        Self::allocate(hash, key, Err(reserved::<V>()))
+    }
+
+    #[inline]
+    pub(crate) fn matches<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.hash == hash && self.key.borrow() == key
+    }
+
+    /// The slot's current state (an acquire load).
+    #[inline]
+    pub(crate) fn state(&self) -> State<V> {
+        State::decode(self.value.load(Acquire))
+    }
+
+    /// Go's `entry.load`: the present value, if any.
+    #[inline]
+    pub(crate) fn load(&self) -> Option<NonNull<V>> {
+        self.state().present()
+    }
+
+    /// Whether the entry is expunged. Stable only under the lock.
+    pub(crate) fn is_expunged(&self, _locked: &Locked<'_>) -> bool {
+        matches!(self.state(), State::Expunged)
+    }
+
+    /// Go's `trySwap`: swaps in `new` unless the entry is expunged (or reserved). Returns the
+    /// previous present value (which the caller now owns), or gives `new` back, in which case the
+    /// caller takes the lock.
+    pub(crate) fn try_swap(&self, new: Owned<V, R>) -> Result<Option<NonNull<V>>, Owned<V, R>> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let previous = match State::decode(p) {
+                State::Present(value) => Some(value),
+                State::Deleted => None,
+                State::Expunged | State::Reserved => return Err(new),
+            };
+            match self
+                .value
+                .compare_exchange_weak(p, new.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    new.into_raw();
+                    return Ok(previous);
+                }
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Go's `swapLocked`: the entry is known not to be expunged (the lock is held, and it was
+    /// unexpunged or found in dirty). Returns the previous present value, now the caller's, or
+    /// gives `new` back if another thread holds a reservation (the caller waits for it).
+    pub(crate) fn swap_locked(
+        &self,
+        new: Owned<V, R>,
+        _locked: &Locked<'_>,
+    ) -> Result<Option<NonNull<V>>, Owned<V, R>> {
+        // Only lock holders expunge, so under the lock `try_swap` can refuse only a reservation
+        // (which may begin lock-free on a deleted read entry: hence a CAS loop, not a swap).
+        debug_assert!(
+            !matches!(self.state(), State::Expunged),
+            "swap_locked on an expunged entry"
+        );
+        self.try_swap(new)
+    }
+
+    /// Go's `tryLoadOrStore`. The offered value is moved to the heap only once the entry is
+    /// found deleted, so loading a present key allocates nothing.
+    pub(crate) fn try_load_or_store(&self, mut new: Incoming<V, R>) -> LoadOrStore<V, R> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            match State::decode(p) {
+                State::Present(present) => return LoadOrStore::Loaded(present, new),
+                State::Expunged => return LoadOrStore::Expunged(new),
+                State::Reserved => return LoadOrStore::Reserved(new),
+                State::Deleted => {}
+            }
+            let owned = new.owned();
+            match self
+                .value
+                .compare_exchange_weak(p, owned.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => return LoadOrStore::Stored(owned.into_raw()),
+                Err(current) => {
+                    new = Incoming::Owned(owned);
+                    p = current;
+                }
+            }
+        }
+    }
+
+    /// Deleted → reserved, or reports why not. Expunged entries need the lock (unexpunge first).
+    pub(crate) fn try_reserve(&self) -> Reserve<V> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            match State::decode(p) {
+                State::Present(present) => return Reserve::Loaded(present),
+                State::Expunged => return Reserve::Expunged,
+                State::Reserved => return Reserve::Busy,
+                State::Deleted => {}
+            }
+            match self
+                .value
+                .compare_exchange_weak(p, reserved::<V>(), AcqRel, Acquire)
+            {
+                Ok(_) => return Reserve::Reserved,
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Whether a thread holds a reservation on this entry.
+    #[inline]
+    pub(crate) fn is_reserved(&self) -> bool {
+        matches!(self.state(), State::Reserved)
+    }
+
+    /// Reserved → present: the reserving thread publishes its computed value.
+    pub(crate) fn publish_reserved(&self, value: Owned<V, R>) -> NonNull<V> {
+        let value = value.into_raw();
+        let prev = self.value.swap(value.as_ptr(), AcqRel);
+        debug_assert_eq!(
+            prev,
+            reserved::<V>(),
+            "only the reserving thread leaves reserved"
+        );
+        value
+    }
+
+    /// Reserved → deleted: the reserving thread gives up (its closure panicked).
+    pub(crate) fn cancel_reserved(&self) {
+        let prev = self.value.swap(core::ptr::null_mut(), AcqRel);
+        debug_assert_eq!(
+            prev,
+            reserved::<V>(),
+            "only the reserving thread leaves reserved"
+        );
+    }
+
+    /// Go's `tryCompareAndSwap`: replaces the present value with `new` if it equals `old`.
+    /// Returns the replaced value (the caller's to retire); `new` is allocated only once a
+    /// comparison succeeded, and freed if the swap does not happen.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    pub(crate) unsafe fn try_compare_and_swap(&self, old: &V, new: V) -> Option<NonNull<V>>
+    where
+        V: PartialEq,
+    {
+        let mut new = Some(new);
+        let mut owned: Option<Owned<V, R>> = None;
+        let mut p = self.value.load(Acquire);
+        loop {
+            let State::Present(present) = State::decode(p) else {
+                return None;
+            };
+            // SAFETY: `present` was read under the caller's guard.
+            if unsafe { present.as_ref() } != old {
+                return None;
+            }
+            let boxed =
+                owned.get_or_insert_with(|| Owned::new(new.take().expect("allocated once")));
+            match self
+                .value
+                .compare_exchange_weak(p, boxed.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    if let Some(published) = owned.take() {
+                        published.into_raw();
+                    }
+                    return Some(present);
+                }
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Replaces the present value with `f(&current)` by CAS, retrying (and calling `f` again)
+    /// if another thread changed it meanwhile. Returns the replaced and the stored value, or
+    /// `None` if the key is absent. The replaced value is the caller's to retire.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    pub(crate) unsafe fn try_update(
+        &self,
+        mut f: impl FnMut(&V) -> V,
+    ) -> Option<(NonNull<V>, NonNull<V>)> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let State::Present(present) = State::decode(p) else {
+                return None;
+            };
+            // SAFETY: `present` was read under the caller's guard.
+            let new = Owned::<V, R>::new(f(unsafe { present.as_ref() }));
+            match self
+                .value
+                .compare_exchange(p, new.as_ptr(), AcqRel, Acquire)
+            {
+                Ok(_) => return Some((present, new.into_raw())),
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Go's `entry.delete` (present → deleted) when `matches` accepts the value (always, for a
+    /// plain delete; `old == value` for compare-and-delete). Returns the removed value, now the
+    /// caller's to retire.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a guard under which this entry's values stay valid.
+    #[inline]
+    pub(crate) unsafe fn delete_if(&self, matches: impl Fn(&V) -> bool) -> Option<NonNull<V>> {
+        let mut p = self.value.load(Acquire);
+        loop {
+            let State::Present(present) = State::decode(p) else {
+                return None;
+            };
+            // SAFETY: `present` was read under the caller's guard.
+            if !matches(unsafe { present.as_ref() }) {
+                return None;
+            }
+            match self
+                .value
+                .compare_exchange_weak(p, core::ptr::null_mut(), AcqRel, Acquire)
+            {
+                Ok(_) => return Some(present),
+                Err(current) => p = current,
+            }
+        }
+    }
+
+    /// Deletes the value only if it is still exactly `seen` (pointer identity): present →
+    /// deleted. True if it did; `seen` is then the caller's to retire.
+    pub(crate) fn delete_exact(&self, seen: NonNull<V>) -> bool {
+        self.value
+            .compare_exchange(seen.as_ptr(), core::ptr::null_mut(), AcqRel, Acquire)
+            .is_ok()
+    }
+
+    /// Go's `unexpungeLocked`: expunged → deleted. True if the entry was expunged, in which case
+    /// the caller must link it into dirty before unlocking.
+    pub(crate) fn unexpunge_locked(&self, _locked: &Locked<'_>) -> bool {
+        self.value
+            .compare_exchange(expunged::<V>(), core::ptr::null_mut(), AcqRel, Acquire)
+            .is_ok()
+    }
+
+    /// Go's `tryExpungeLocked`: deleted → expunged while dirty is being rebuilt. True if the
+    /// entry is (now) expunged and must be left out of dirty.
+    pub(crate) fn try_expunge_locked(&self, _locked: &Locked<'_>) -> bool {
+        let mut p = self.value.load(Acquire);
+        loop {
+            match State::decode(p) {
+                State::Deleted => {}
+                State::Expunged => {
+                    // Entries are expunged only while building dirty from read, and read never
+                    // holds an expunged entry at that point (it was promoted from a dirty
+                    // table, which never does).
+                    debug_assert!(false, "read held an expunged entry at rebuild");
+                    return true;
+                }
+                State::Present(_) | State::Reserved => return false,
+            }
+            match self.value.compare_exchange_weak(
+                core::ptr::null_mut(),
+                expunged::<V>(),
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(current) => p = current,
+            }
+        }
+    }
+}
+
+/// A pointer to a live [`Entry`], as both tables store it.
+///
+/// Invariant: the entry is alive while it is linked from the published read table or from the
+/// dirty table, and, after being unlinked and retired, while any guard that was active before the
+/// retirement lives.
+pub(crate) struct EntryPtr<K, V, R: Reclaim>(pub(super) NonNull<Entry<K, V, R>>);
+
+impl<K, V, R: Reclaim> Clone for EntryPtr<K, V, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V, R: Reclaim> Copy for EntryPtr<K, V, R> {}
+
+// SAFETY: sharing an `EntryPtr` between threads lets them reach `&Entry` (through the unsafe
+// `get`, under its contract), which reads the key (`K: Sync`) and reads or replaces values that
+// other threads then drop or read (`V: Send + Sync`).
+unsafe impl<K: Sync, V: Send + Sync, R: Reclaim> Sync for EntryPtr<K, V, R> {}
+
+impl<K, V, R: Reclaim> EntryPtr<K, V, R> {
+    /// Borrows the entry.
+    ///
+    /// # Safety
+    ///
+    /// The entry must stay alive for `'a`: it was read from a table under a guard that lives for
+    /// `'a`, or the dirty lock (or exclusive access to the map) is held for `'a`.
+    #[inline]
+    pub(crate) unsafe fn get<'a>(self) -> &'a Entry<K, V, R> {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn as_non_null(self) -> NonNull<Entry<K, V, R>> {
+        self.0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::reclaim::DeferToDrop;
+
+    type E = Entry<&'static str, String, DeferToDrop>;
+
+    fn owned(s: &str) -> Owned<String, DeferToDrop> {
+        Owned::new(s.to_string())
+    }
+
+    /// Frees a value the test took ownership of.
+    fn free(p: NonNull<String>) -> String {
+        // SAFETY: `p` was unlinked from the entry by the operation under test, and the test is
+        // single-threaded, so it is ours alone.
+        *unsafe { Box::from_raw(p.as_ptr()) }
+    }
+
+    fn value(e: &E) -> Option<String> {
+        // SAFETY: single-threaded test; the present value is alive while the entry holds it.
+        e.load().map(|p| unsafe { p.as_ref() }.clone())
+    }
+
+    fn with_entry(test: impl FnOnce(&E, &Locked<'_>)) {
+        let ptr = Entry::boxed(7, "k", Incoming::Owned(owned("a")));
+        // SAFETY: no other thread exists; the test stands in for the lock holder.
+        let locked = unsafe { Locked::new() };
+        // SAFETY: the entry stays alive until reclaimed below.
+        test(unsafe { ptr.get() }, &locked);
+        // SAFETY: created above, unlinked from everything, reclaimed once.
+        unsafe { Entry::free(ptr.as_non_null()) }
+    }
+
+    #[test]
+    fn sentinels_have_distinct_addresses() {
+        assert_ne!(expunged::<String>(), reserved::<String>());
+        assert_ne!(expunged::<u8>(), reserved::<u8>());
+    }
+
+    #[test]
+    fn present_to_present_by_swap() {
+        with_entry(|e, locked| {
+            let previous = e.try_swap(owned("b")).ok().flatten().expect("was present");
+            assert_eq!(free(previous), "a");
+            assert_eq!(value(e).as_deref(), Some("b"));
+            assert!(
+                !e.try_expunge_locked(locked),
+                "a present entry is never expunged"
+            );
+        });
+    }
+
+    #[test]
+    fn present_to_deleted_to_present() {
+        with_entry(|e, _| {
+            // SAFETY: single-threaded test.
+            let removed = unsafe { e.delete_if(|_| true) }.expect("was present");
+            assert_eq!(free(removed), "a");
+            assert_eq!(value(e), None);
+            // SAFETY: single-threaded test.
+            let twice = unsafe { e.delete_if(|_| true) };
+            assert!(twice.is_none(), "deleting twice removes nothing");
+            // deleted → present without the lock
+            assert!(matches!(e.try_swap(owned("c")), Ok(None)));
+            assert_eq!(value(e).as_deref(), Some("c"));
+        });
+    }
+
+    #[test]
+    fn expunged_entries_refuse_lock_free_writes() {
+        with_entry(|e, locked| {
+            // SAFETY: single-threaded test.
+            free(unsafe { e.delete_if(|_| true) }.unwrap());
+            assert!(e.try_expunge_locked(locked));
+            assert!(e.is_expunged(locked));
+            assert_eq!(value(e), None);
+            let back = e.try_swap(owned("x")).expect_err("expunged refuses swap");
+            drop(back);
+            assert!(matches!(
+                e.try_load_or_store(Incoming::Owned(owned("y"))),
+                LoadOrStore::Expunged(_)
+            ));
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.delete_if(|_| true) }.is_none());
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.try_compare_and_swap(&String::new(), "z".into()) }.is_none());
+            assert!(e.is_expunged(locked), "still expunged after refused writes");
+            // expunged → deleted, only under the lock, exactly once
+            assert!(e.unexpunge_locked(locked));
+            assert!(!e.unexpunge_locked(locked));
+            assert!(!e.is_expunged(locked));
+            assert!(matches!(e.swap_locked(owned("d"), locked), Ok(None)));
+            assert_eq!(value(e).as_deref(), Some("d"));
+        });
+    }
+
+    #[test]
+    fn load_or_store_and_compare_ops() {
+        with_entry(|e, _| {
+            match e.try_load_or_store(Incoming::Value("b".to_string())) {
+                LoadOrStore::Loaded(p, unused) => {
+                    // SAFETY: single-threaded test.
+                    assert_eq!(unsafe { p.as_ref() }, "a");
+                    drop(unused);
+                }
+                _ => panic!("a present entry loads"),
+            }
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.try_compare_and_swap(&"zz".to_string(), "b".into()) }.is_none());
+            // SAFETY: single-threaded test.
+            let old = unsafe { e.try_compare_and_swap(&"a".to_string(), "b".into()) }.unwrap();
+            assert_eq!(free(old), "a");
+            // SAFETY: single-threaded test.
+            assert!(unsafe { e.delete_if(|v| v == "a") }.is_none());
+            // SAFETY: single-threaded test.
+            let removed = unsafe { e.delete_if(|v| v == "b") }.unwrap();
+            assert_eq!(free(removed), "b");
+            match e.try_load_or_store(Incoming::Value("c".to_string())) {
+                LoadOrStore::Stored(p) => {
+                    // SAFETY: single-threaded test; the entry owns `p`.
+                    assert_eq!(unsafe { p.as_ref() }, "c")
+                }
+                _ => panic!("a deleted entry stores"),
+            }
+        });
+    }
+}

@@ -1,0 +1,343 @@
+//! The raw layer: Go's algorithm and every `unsafe` block of the map.
+//!
+//! * [`RawMap`] (this file): the fields, lookups, and the map's construction and drop;
+//! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
+//!   clear) and the lock-free update;
+//! * `reserve.rs`: `load_or_store_with`'s reservations, and where writers wait for them;
+//! * `locked.rs`: the dirty lock and what is done under it (promotion, rebuild, relinking);
+//! * `bound.rs`: counting deletes and compacting dead entries;
+//! * `iter.rs`: the present entries, as `range` and the iterators visit them;
+//! * `table.rs`: the read and dirty tables, and [`Linked`] entries borrowed from them;
+//! * `entry.rs`: an entry and its value slot's states;
+//! * `value.rs`: a value's life, from arrival to reclamation.
+//!
+//! Lookups return entries borrowed for as long as the guard they were found under (the safety
+//! argument is made once, in `table.rs`); methods that take a guard expect one from this map's
+//! [`pin`](RawMap::pin).
+
+mod bound;
+mod entry;
+mod iter;
+mod locked;
+mod reserve;
+mod table;
+mod value;
+mod write;
+
+use core::{
+    borrow::Borrow,
+    hash::{BuildHasher, Hash},
+    marker::PhantomData,
+    ptr::NonNull,
+};
+
+use hashbrown::HashTable;
+
+pub(crate) use iter::PresentEntries;
+use table::{Dirty, ReadOnly};
+
+use crate::{
+    primitive::sync::{
+        Mutex,
+        atomic::{AtomicPtr, AtomicU64, Ordering::*},
+    },
+    reclaim::Reclaim,
+    stats::{DeleteCounter, HitCounter, Stats},
+    unwind::DropAll,
+};
+use entry::Entry;
+use locked::Locked;
+use reserve::Reservations;
+
+/// Go's `sync.Map`: see [`SyncMap`](crate::SyncMap) for the design; this is its state.
+///
+/// # Invariants
+///
+/// Under the dirty lock:
+/// 1. `read` never changes after publication (the `amended` flag only goes false → true).
+/// 2. If dirty exists, every entry of read is either in dirty or expunged, never both; and the
+///    graveyard lists exactly the entries expunged by the last rebuild (some may have been
+///    revived since: those are in dirty again).
+/// 3. If dirty does not exist, no entry is expunged, and `amended` is false.
+/// 4. A key has at most one entry across both tables.
+///
+/// Entry lifetime follows from these: an entry dies when it leaves both tables, which happens
+/// only (a) at promotion, to read entries still expunged (the graveyard), (b) at a compaction,
+/// to entries it expunges, (c) at `clear`, and (d) when the map is dropped. Deleting a key never
+/// unlinks its entry (see `find_slow`). In (a) to (c) the entry is retired through `R` with the
+/// old read table, so readers still inside it stay safe.
+pub(crate) struct RawMap<K, V, R: Reclaim, S> {
+    /// The published read table; never null.
+    read: AtomicPtr<ReadOnly<K, V, R>>,
+    dirty: Mutex<Dirty<K, V, R>>,
+    /// Where writers wait for a `load_or_store_with` computation of their key to end.
+    reservations: Reservations,
+    hits: HitCounter,
+    /// Deletes so far, and the total at which the next check for dead entries is due (see the
+    /// *Memory* section of `SyncMap` and `bound.rs`).
+    deletes: DeleteCounter,
+    next_dead_check: AtomicU64,
+    hash_builder: S,
+    reclaim: R,
+    _owns: PhantomData<(K, V)>,
+}
+
+// SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
+// strategy and hasher; retired ones may also be dropped on another thread, hence `Send` only.
+// Values are owned as `R::Stored<V>`: when loaded handles share them (`Arc<V>`), the handles left
+// on this thread and the map on the other both reach them, which `Stored<V>: Send` accounts for
+// (`Reclaim`'s contract, item 3).
+unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for RawMap<K, V, R, S> where
+    R::Stored<V>: Send
+{
+}
+
+// SAFETY: a shared map moves keys and values in from any thread (`Send`), lends `&K` and `&V` to
+// several threads at once (`Sync`), and shares its hasher (`Sync`). The strategy is `Sync` by
+// the `Reclaim` bound, and all shared state is behind atomics or the mutex.
+unsafe impl<K: Send + Sync, V: Send + Sync, R: Reclaim, S: Sync> Sync for RawMap<K, V, R, S> {}
+
+impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
+    pub(crate) fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        RawMap {
+            read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
+            dirty: Mutex::new(Dirty::new(capacity)),
+            reservations: Reservations::default(),
+            hits: HitCounter::default(),
+            deletes: DeleteCounter::default(),
+            next_dead_check: AtomicU64::new(0),
+            hash_builder,
+            reclaim: R::default(),
+            _owns: PhantomData,
+        }
+    }
+
+    pub(crate) fn hasher(&self) -> &S {
+        &self.hash_builder
+    }
+
+    /// Protects the current thread's reads of this map (see [`Reclaim::pin`]).
+    #[inline]
+    pub(crate) fn pin(&self) -> R::Guard<'_> {
+        self.reclaim.pin()
+    }
+
+    /// The current read table, borrowed for as long as `guard`.
+    #[inline]
+    fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
+        let _ = guard;
+        let ptr = self.read.load(Acquire);
+        // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
+        // every guard that could have loaded it, including `guard` (`Reclaim`'s *Protection*
+        // covers plain loads made while a guard lives).
+        unsafe { &*ptr }
+    }
+
+    /// Counters of hits, misses, promotions and rebuilds, and the entries held now.
+    pub(crate) fn stats(&self) -> Stats {
+        let guard = self.pin();
+        let (dirty, locked) = self.lock();
+        let held = Self::count_entries_locked(&dirty, self.read(&guard), &locked);
+        Stats {
+            compactions: dirty.stats.compactions,
+            entries: held.entries,
+            dead_entries: held.dead,
+            read_hits: self.hits.total(),
+            misses: dirty.stats.misses,
+            promotions: dirty.stats.promotions,
+            dirty_rebuilds: dirty.stats.dirty_rebuilds,
+            expunged: dirty.stats.expunged,
+            unexpunged: dirty.stats.unexpunged,
+        }
+    }
+
+    /// With exclusive access: unpublishes every entry (leaving the map empty and usable) and
+    /// returns each once, for the caller to free or take apart.
+    fn take_entries(&mut self) -> Vec<entry::EntryPtr<K, V, R>> {
+        let empty = ReadOnly::publish(HashTable::new());
+        // `swap`/`load` rather than `get_mut`: loom's atomics have no `get_mut`.
+        let read_ptr = self.read.swap(empty, Relaxed);
+        // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
+        let read = unsafe { Box::from_raw(read_ptr) };
+        // SAFETY: exclusive access stands in for the lock.
+        let locked = unsafe { Locked::new() };
+        Self::unlink_all_locked(self.dirty.get_mut(), &read, &locked)
+    }
+
+    /// With exclusive access: takes every key with a value out of the map, with its value,
+    /// dropping the keys of deleted entries (all of them, even if one's `Drop` panics: the
+    /// first panic is left in `drops`). The map is left empty and usable.
+    pub(crate) fn take_items(&mut self, drops: &mut DropAll) -> Vec<(K, R::Stored<V>)> {
+        self.take_entries()
+            .into_iter()
+            .filter_map(|entry| {
+                // SAFETY: `take_entries` unlinked each entry and lists it once; we own the map.
+                let (key, value) = unsafe { Entry::into_parts(entry) };
+                match value {
+                    Some(value) => Some((key, value)),
+                    None => {
+                        drops.run(|| drop(key));
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// Drops every key and value, even if some `Drop` panics: the first such panic then resumes
+/// from the map's drop, after everything else is dropped, and the strategy (a field, dropped
+/// next) still frees what it holds. If the map is dropped while its thread is already unwinding,
+/// such panics are dropped instead (resuming one would abort).
+impl<K, V, R: Reclaim, S> Drop for RawMap<K, V, R, S> {
+    fn drop(&mut self) {
+        let mut drops = DropAll::new();
+        for entry in self.take_entries() {
+            // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
+            drops.run(|| unsafe { Entry::free(entry.as_non_null()) });
+        }
+        // SAFETY: `take_entries` left an empty, unshared read table in place.
+        drop(unsafe { Box::from_raw(self.read.load(Relaxed)) });
+        drops.finish();
+    }
+}
+
+impl<K, V, R, S> RawMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    #[inline]
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hash_builder.hash_one(key)
+    }
+
+    /// Go's `Load`, up to reading the entry's value pointer.
+    #[inline]
+    fn load_ptr<Q>(&self, guard: &R::Guard<'_>, key: &Q) -> Option<NonNull<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let read = self.read(guard);
+        let entry = match read.find(hash, key) {
+            Some(entry) => {
+                self.hits.hit();
+                entry
+            }
+            None if !read.amended() => return None,
+            None => self.find_slow(guard, hash, key)?,
+        };
+        entry.load()
+    }
+
+    /// `key`'s value, borrowed for as long as `guard`, which came from this map's `pin`.
+    #[inline]
+    pub(crate) fn get<'g, Q>(&'g self, guard: &'g R::Guard<'_>, key: &Q) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let value = self.load_ptr(guard, key)?;
+        // SAFETY: read under `guard`, which lives for 'g.
+        Some(unsafe { value.as_ref() })
+    }
+
+    /// Go's `Load`: the value as the strategy's handle.
+    #[inline]
+    pub(crate) fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.pin();
+        let value = self.load_ptr(&guard, key)?;
+        // SAFETY: `value` was read under `guard` and came from `alloc` (or is an inline value,
+        // which lives as long as its entry, so as long as `guard` protects it).
+        Some(unsafe { R::make_ref(guard, value) })
+    }
+
+    /// The locked half of Go's `Load`, `LoadAndDelete` and `CompareAndDelete`: re-checks read
+    /// (dirty may have been promoted while we waited), then looks in dirty and counts a miss.
+    ///
+    /// Unlike Go's `LoadAndDelete`, deleting never unlinks a key that only dirty has: the entry
+    /// stays in dirty as *deleted* (as Go's `CompareAndDelete` leaves it), and the rebuild after
+    /// the next promotion expunges it if it is still deleted then. A delete-then-store cycle on
+    /// a key thus reuses its entry (lock-free once promoted) instead of allocating a new entry,
+    /// re-promoting and rebuilding dirty on every cycle. Promotion alone would not bound the
+    /// deleted entries (a workload of new keys and deletes, with no loads, never promotes: Go
+    /// issue 40999); the delete count does: see the *Memory* section of `SyncMap`.
+    #[cold]
+    fn find_slow<'g, Q>(
+        &'g self,
+        guard: &'g R::Guard<'_>,
+        hash: u64,
+        key: &Q,
+    ) -> Option<table::Linked<'g, K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, key) {
+            return Some(entry);
+        }
+        if !read.amended() {
+            return None;
+        }
+        let found = dirty.find(guard, hash, key);
+        self.miss_locked(&mut dirty, guard, &locked);
+        found
+    }
+
+    /// Locates `key`'s entry as Go's `LoadAndDelete` and `CompareAndDelete` do: read first, then
+    /// (if read is amended) dirty under the lock, counting a miss.
+    #[inline]
+    fn locate<'g, Q>(
+        &'g self,
+        guard: &'g R::Guard<'_>,
+        hash: u64,
+        key: &Q,
+    ) -> Option<table::Linked<'g, K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let read = self.read(guard);
+        match read.find(hash, key) {
+            Some(entry) => Some(entry),
+            None if !read.amended() => None,
+            None => self.find_slow(guard, hash, key),
+        }
+    }
+
+    /// Counts present entries, stopping at `limit`: in dirty if read is amended (dirty then
+    /// holds every live entry), otherwise in read. Does not promote.
+    pub(crate) fn count_present(&self, limit: usize) -> usize {
+        let guard = self.pin();
+        let read = self.read(&guard);
+        if read.amended() {
+            let dirty = self.dirty.lock();
+            if dirty.table.is_some() {
+                return count_present(dirty.entries(), limit);
+            }
+            // Cleared and not yet rebuilt since we looked: read is current again.
+            drop(dirty);
+            return count_present(self.read(&guard).entries(), limit);
+        }
+        count_present(read.entries(), limit)
+    }
+}
+
+/// Counts the present entries among `entries`, stopping at `limit`.
+#[inline]
+fn count_present<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
+    entries: impl Iterator<Item = table::Linked<'a, K, V, R>>,
+    limit: usize,
+) -> usize {
+    entries.filter(|e| e.load().is_some()).take(limit).count()
+}

@@ -1,0 +1,296 @@
+//! Go's write paths, each a lock-free attempt on read and, failing that, a locked one: swap
+//! (and store), load-or-store, the deletes, compare-and-swap, clear; and the lock-free update.
+
+use core::{
+    borrow::Borrow,
+    hash::{BuildHasher, Hash},
+    ptr::NonNull,
+};
+
+use hashbrown::HashTable;
+
+use super::{
+    RawMap,
+    entry::{Entry, LoadOrStore},
+    table::ReadOnly,
+    value::Incoming,
+};
+use crate::reclaim::Reclaim;
+
+impl<K, V, R, S> RawMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Go's `Store`.
+    pub(crate) fn store(&self, key: K, value: V) {
+        let guard = self.pin();
+        self.swap_ptr(&guard, key, value);
+    }
+
+    /// Go's `Swap`: the previous value as the strategy's handle.
+    pub(crate) fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+        let guard = self.pin();
+        let previous = self.swap_ptr(&guard, key, value)?;
+        // SAFETY: `previous` was unlinked and retired under `guard`, which is still alive.
+        Some(unsafe { R::make_ref(guard, previous) })
+    }
+
+    /// Go's `Swap`. Retires the previous value (before the unused key can be dropped, so a
+    /// panicking `Drop` of `K` leaks nothing) and returns its pointer.
+    fn swap_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> Option<NonNull<V>> {
+        let hash = self.hash(&key);
+        let mut new = Incoming::Value(value);
+        loop {
+            let read = self.read(guard);
+            if let Some(entry) = read.find(hash, &key) {
+                match entry.try_swap(new.owned()) {
+                    Ok(previous) => return self.retire_previous(guard, &entry, previous),
+                    Err(back) => new = Incoming::Owned(back),
+                }
+            }
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(guard);
+            let Some((entry, _)) =
+                self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
+            else {
+                let entry = Entry::boxed(hash, key, new);
+                self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
+                return None;
+            };
+            let swapped = entry.swap_locked(new.owned(), &locked);
+            drop(dirty);
+            match swapped {
+                Ok(previous) => return self.retire_previous(guard, &entry, previous),
+                Err(back) => {
+                    new = Incoming::Owned(back);
+                    self.reservations.wait(&entry);
+                }
+            }
+        }
+    }
+
+    /// Retires `previous`, the value a swap just replaced in `entry`, if there was one, and
+    /// returns it.
+    #[inline]
+    fn retire_previous(
+        &self,
+        guard: &R::Guard<'_>,
+        entry: &Entry<K, V, R>,
+        previous: Option<NonNull<V>>,
+    ) -> Option<NonNull<V>> {
+        if let Some(previous) = previous {
+            entry.retire_removed(&self.reclaim, guard, previous);
+        }
+        previous
+    }
+
+    /// Go's `LoadOrStore`: the value found or stored, as the strategy's handle, and whether it
+    /// was found.
+    pub(crate) fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+        let guard = self.pin();
+        let (actual, loaded) = self.load_or_store_ptr(&guard, key, value);
+        // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
+        (unsafe { R::make_ref(guard, actual) }, loaded)
+    }
+
+    /// Go's `LoadOrStore`.
+    fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
+        let hash = self.hash(&key);
+        let mut new = Incoming::Value(value);
+        loop {
+            let read = self.read(guard);
+            if let Some(entry) = read.find(hash, &key) {
+                match entry.try_load_or_store(new) {
+                    LoadOrStore::Loaded(actual, _unused) => return (actual, true),
+                    LoadOrStore::Stored(actual) => return (actual, false),
+                    LoadOrStore::Expunged(back) => new = back,
+                    LoadOrStore::Reserved(back) => {
+                        new = back;
+                        self.reservations.wait(&entry);
+                        continue;
+                    }
+                }
+            }
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(guard);
+            let Some((entry, dirty_only)) =
+                self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
+            else {
+                let entry = Entry::boxed(hash, key, new);
+                // SAFETY: just created, and linked below (under the lock, while `guard` lives)
+                // before anything could retire it.
+                let actual = unsafe { entry.get() }
+                    .load()
+                    .expect("a new entry is present");
+                self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
+                return (actual, false);
+            };
+            let outcome = entry.try_load_or_store(new);
+            if dirty_only {
+                self.miss_locked(&mut dirty, guard, &locked);
+            }
+            drop(dirty);
+            match outcome {
+                LoadOrStore::Loaded(actual, _unused) => return (actual, true),
+                LoadOrStore::Stored(actual) => return (actual, false),
+                LoadOrStore::Reserved(back) => {
+                    new = back;
+                    self.reservations.wait(&entry);
+                }
+                LoadOrStore::Expunged(_) => {
+                    unreachable!("only lock holders expunge, and we held it after unexpunging")
+                }
+            }
+        }
+    }
+
+    /// Go's `LoadAndDelete`: the removed value as the strategy's handle.
+    pub(crate) fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.pin();
+        let removed = self.delete_if(&guard, key, |_| true)?;
+        // SAFETY: `removed` was retired under `guard`, which is still alive.
+        Some(unsafe { R::make_ref(guard, removed) })
+    }
+
+    /// Go's `Delete`.
+    pub(crate) fn delete<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.pin();
+        self.delete_if(&guard, key, |_| true);
+    }
+
+    /// Go's `CompareAndDelete`.
+    pub(crate) fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        let guard = self.pin();
+        // Go leaves the entry in dirty here: the comparison may fail, and a deleted entry is
+        // expunged at the next rebuild anyway.
+        self.delete_if(&guard, key, |value| value == old).is_some()
+    }
+
+    /// Deletes `key`'s value if `matches` accepts it; retires and returns it.
+    #[inline]
+    fn delete_if<Q>(
+        &self,
+        guard: &R::Guard<'_>,
+        key: &Q,
+        matches: impl Fn(&V) -> bool,
+    ) -> Option<NonNull<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let entry = self.locate(guard, hash, key)?;
+        // SAFETY: `entry` was found under `guard`, which protects its values.
+        let removed = unsafe { entry.delete_if(matches) }?;
+        entry.retire_removed(&self.reclaim, guard, removed);
+        self.count_delete(guard);
+        Some(removed)
+    }
+
+    /// Go's `CompareAndSwap`.
+    pub(crate) fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        let hash = self.hash(key);
+        let guard = self.pin();
+        let read = self.read(&guard);
+        let attempt = |entry: &Entry<K, V, R>| {
+            // SAFETY: the callers below found `entry` under `guard`, which protects its values.
+            unsafe { entry.try_compare_and_swap(old, new) }
+        };
+        let replaced = if let Some(entry) = read.find(hash, key) {
+            attempt(&entry).map(|replaced| (entry, replaced))
+        } else if !read.amended() {
+            None
+        } else {
+            let (mut dirty, locked) = self.lock();
+            let read = self.read(&guard);
+            if let Some(entry) = read.find(hash, key) {
+                attempt(&entry).map(|replaced| (entry, replaced))
+            } else if let Some(entry) = dirty.find(&guard, hash, key) {
+                let replaced = attempt(&entry).map(|replaced| (entry, replaced));
+                // The key set did not change; count a miss so that a workload of such calls
+                // eventually promotes dirty and moves to the fast path (as Go does).
+                self.miss_locked(&mut dirty, &guard, &locked);
+                replaced
+            } else {
+                None
+            }
+        };
+        match replaced {
+            Some((entry, old)) => {
+                entry.retire_removed(&self.reclaim, &guard, old);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Go's `Clear`.
+    pub(crate) fn clear(&self) {
+        let guard = self.pin();
+        let read = self.read(&guard);
+        if read.table.is_empty() && !read.amended() {
+            return;
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(&guard);
+        if read.table.is_empty() && !read.amended() {
+            return;
+        }
+        let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
+    }
+
+    /// Replaces `key`'s value with `f(&current)` by CAS; the stored value as the strategy's
+    /// handle, or `None` if the key is absent.
+    pub(crate) fn update<Q, F>(&self, key: &Q, f: F) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&V) -> V,
+    {
+        let hash = self.hash(key);
+        let guard = self.pin();
+        let entry = self.locate(&guard, hash, key)?;
+        // SAFETY: `entry` was found under `guard`, which protects its values.
+        let (replaced, stored) = unsafe { entry.try_update(f) }?;
+        entry.retire_removed(&self.reclaim, &guard, replaced);
+        // SAFETY: `stored` was published under `guard`.
+        Some(unsafe { R::make_ref(guard, stored) })
+    }
+
+    /// Deletes every key for which `f` returns `false`, if its value is still the one judged.
+    pub(crate) fn retain<F>(&self, mut f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        let guard = self.pin();
+        for (entry, value) in self.present_entries(&guard).with_entries() {
+            // SAFETY: the value was read under `guard`.
+            if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
+                entry.retire_removed(&self.reclaim, &guard, value);
+                self.count_delete(&guard);
+            }
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! [`SyncMap`]: the safe API of Go's `sync.Map`, a thin layer over [`RawMap`], which holds the
+//! algorithm and all of its `unsafe` code.
+
+use core::{
+    borrow::Borrow,
+    fmt,
+    hash::{BuildHasher, Hash},
+};
+use std::hash::RandomState;
+
+mod compute;
+mod iter;
+mod pinned;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+pub use iter::{IntoIter, Iter, Keys, Values};
+pub use pinned::Pinned;
+
+use crate::{raw::RawMap, reclaim::Reclaim, stats::Stats};
+
+/// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
+///
+/// `R` is the memory-reclamation strategy and `S` the hasher. Users name a backend's alias
+/// (`syncmap_epoch::SyncMap<K, V>`, ...) rather than this type.
+///
+/// # Design
+///
+/// * **read**: an immutable hash table of entries, published through one atomic pointer. A
+///   lookup that finds its key there takes no lock and writes no shared memory.
+/// * **dirty**: a second table behind a mutex, holding every live entry of read plus the keys
+///   stored since the last promotion. `amended` (a flag of the read table) says dirty has keys
+///   read lacks.
+/// * **misses**: lookups that had to take the lock. When they reach the size of dirty, dirty
+///   becomes the new read table in O(1), and the next new key rebuilds dirty from read in O(n).
+/// * **entries** are shared by both tables; their value slot is *present*, *deleted* or
+///   *expunged* (see the state table in `raw/entry.rs`), changed by CAS, so updating a key that
+///   read already has needs no lock.
+///
+/// The invariants that make this sound are listed on the raw layer's map (`raw/mod.rs`).
+///
+/// # Memory
+///
+/// The entries the map holds are O(live keys), whatever the operations: at most
+/// `2 * live + c` once quiescent, for a small constant `c` per deleting thread (about 80 for
+/// one thread). Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
+/// without the lock), but deletes are counted, and once dead entries could outnumber live ones
+/// the map counts them under the lock and, if they are at least a quarter of all entries (and
+/// at least a few dozen), *compacts*: promotes dirty, expunges every deleted entry of read and
+/// publishes a read table of the live entries only, retiring the rest. Each check and each
+/// compaction is O(n) and follows Θ(n) deletes or inserts, so the cost is amortised O(1) per
+/// operation. Go's map has no such step: it keeps deleted keys until a new key forces a rebuild
+/// (Go issue 40999 was the unbounded case, fixed in Go 1.16 for `LoadAndDelete` only).
+///
+/// # Consistency
+///
+/// Every operation is linearizable on its own key. [`range`](Self::range) is not a snapshot:
+/// it visits each key at most once, visits every key present for the whole call, and may or may
+/// not see concurrent changes, as Go documents for `Range`. [`len`](Self::len) is exact when no
+/// write runs concurrently.
+pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
+    raw: RawMap<K, V, R, S>,
+}
+
+impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
+    /// Creates an empty map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_capacity_and_hasher(0, RandomState::new())
+    }
+
+    /// Creates an empty map whose first dirty table has room for `capacity` keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_capacity(1024);
+    /// map.store(1, 2);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
+}
+
+impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
+    /// Creates an empty map that hashes with `hash_builder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// map.store(7, 49);
+    /// assert_eq!(*map.load(&7).unwrap(), 49);
+    /// ```
+    pub fn with_hasher(hash_builder: S) -> Self {
+        Self::with_capacity_and_hasher(0, hash_builder)
+    }
+
+    /// Creates an empty map with a capacity hint and a hasher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> =
+    ///     SyncMap::with_capacity_and_hasher(16, RandomState::new());
+    /// map.store(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        SyncMap {
+            raw: RawMap::with_capacity_and_hasher(capacity, hash_builder),
+        }
+    }
+
+    /// The map's hasher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let _hasher: &RandomState = map.hasher();
+    /// ```
+    pub fn hasher(&self) -> &S {
+        self.raw.hasher()
+    }
+
+    /// Counters of hits, misses, promotions and rebuilds: see [`Stats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// map.store(1, 1);
+    /// map.store(2, 2); // both new keys share one rebuild of dirty
+    /// assert_eq!(map.stats().dirty_rebuilds, 1);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.raw.stats()
+    }
+}
+
+impl<K, V, R, S> SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Returns the value stored for `key`, if any.
+    ///
+    /// The returned handle keeps the value alive (it holds a guard or a reference count, never
+    /// a lock); a later store replaces the map's value without changing the handle's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a".to_string(), 1);
+    /// assert_eq!(map.load("a").as_deref(), Some(&1));
+    /// assert!(map.load("b").is_none());
+    /// ```
+    #[inline]
+    pub fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.raw.load(key)
+    }
+
+    /// Pins the current thread and returns a view whose loads borrow from the pin: the cheapest
+    /// way to do a batch of reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..100).map(|i| (i, i * i)).collect();
+    /// let pinned = map.pin();
+    /// let sum: u32 = (0..100).filter_map(|i| pinned.load(&i)).sum();
+    /// assert_eq!(sum, (0..100).map(|i| i * i).sum());
+    /// ```
+    pub fn pin(&self) -> Pinned<'_, K, V, R, S> {
+        Pinned::new(self)
+    }
+
+    /// Sets the value for `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// map.store("a", 2);
+    /// assert_eq!(*map.load("a").unwrap(), 2);
+    /// ```
+    pub fn store(&self, key: K, value: V) {
+        self.raw.store(key, value);
+    }
+
+    /// Sets the value for `key` and returns the previous value, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.swap("a", 1).is_none());
+    /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
+    /// ```
+    pub fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+        self.raw.swap(key, value)
+    }
+
+    /// Returns the existing value for `key` if present (`true`), otherwise stores `value` and
+    /// returns it (`false`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// let (value, loaded) = map.load_or_store("a", 1);
+    /// assert_eq!((*value, loaded), (1, false));
+    /// let (value, loaded) = map.load_or_store("a", 2);
+    /// assert_eq!((*value, loaded), (1, true));
+    /// ```
+    pub fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+        self.raw.load_or_store(key, value)
+    }
+
+    /// Deletes `key`'s value, returning it if there was one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
+    /// assert!(map.load_and_delete("a").is_none());
+    /// ```
+    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.raw.load_and_delete(key)
+    }
+
+    /// Deletes `key`'s value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// map.delete("a");
+    /// assert!(map.load("a").is_none());
+    /// ```
+    pub fn delete<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.raw.delete(key);
+    }
+
+    /// Replaces `key`'s value with `new` if it is present and equal to `old`; returns whether
+    /// it did. A missing key never compares equal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(!map.compare_and_swap("a", &0, 1)); // missing
+    /// map.store("a", 1);
+    /// assert!(!map.compare_and_swap("a", &0, 2));
+    /// assert!(map.compare_and_swap("a", &1, 2));
+    /// assert_eq!(*map.load("a").unwrap(), 2);
+    /// ```
+    pub fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        self.raw.compare_and_swap(key, old, new)
+    }
+
+    /// Deletes `key` if its value is present and equal to `old`; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// map.store("a", 1);
+    /// assert!(!map.compare_and_delete("a", &2));
+    /// assert!(map.compare_and_delete("a", &1));
+    /// assert!(map.load("a").is_none());
+    /// ```
+    pub fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        self.raw.compare_and_delete(key, old)
+    }
+
+    /// Calls `f` for each key and value, until it returns `false`.
+    ///
+    /// Not a snapshot: no key is visited twice, every key present for the whole call is
+    /// visited, and concurrent changes may or may not be seen. `f` may call any method of the
+    /// map (no lock is held while it runs). If dirty has keys read lacks, `range` first
+    /// promotes dirty (O(1)), so a following `range` is a pure read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=4).map(|i| (i, i * 10)).collect();
+    /// let mut sum = 0;
+    /// map.range(|_key, value| {
+    ///     sum += value;
+    ///     true
+    /// });
+    /// assert_eq!(sum, 100);
+    /// ```
+    pub fn range<F>(&self, mut f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        let guard = self.raw.pin();
+        for (key, value) in self.raw.present_entries(&guard) {
+            if !f(key, value) {
+                break;
+            }
+        }
+    }
+
+    /// Deletes every key.
+    ///
+    /// Concurrent operations are ordered before or after the clear as a whole, as in Go.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// map.store(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn clear(&self) {
+        self.raw.clear();
+    }
+
+    /// The number of keys with a value. O(n); exact when no write runs concurrently.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// map.store(1, 1);
+    /// map.store(2, 2);
+    /// map.delete(&1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.raw.count_present(usize::MAX)
+    }
+
+    /// Whether no key has a value. Exact when no write runs concurrently.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    ///
+    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// assert!(map.is_empty());
+    /// map.store(1, 1);
+    /// assert!(!map.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.raw.count_present(1) == 0
+    }
+}
+
+impl<K, V, R, S> Default for SyncMap<K, V, R, S>
+where
+    R: Reclaim,
+    S: Default,
+{
+    /// An empty map with the default hasher.
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, R, S> fmt::Debug for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static + fmt::Debug,
+    V: Send + 'static + fmt::Debug,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    /// Formats the entries as `range` visits them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        self.range(|k, v| {
+            map.entry(k, v);
+            true
+        });
+        map.finish()
+    }
+}
+
+impl<K, V, R, S> FromIterator<(K, V)> for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher + Default,
+{
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let map = Self::default();
+        (&map).extend(iter);
+        map
+    }
+}
+
+impl<K, V, R, S> Extend<(K, V)> for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        (&*self).extend(iter);
+    }
+}
+
+impl<K, V, R, S> Extend<(K, V)> for &SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            self.store(key, value);
+        }
+    }
+}
