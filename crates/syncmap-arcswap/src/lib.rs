@@ -468,8 +468,8 @@ unsafe impl Reclaim for ArcSwapReclaim {
 
     #[inline]
     unsafe fn make_ref<'a, T: 'a>(guard: Guard, ptr: NonNull<T>) -> Arc<T> {
-        // SAFETY: `ptr` came from `alloc`, i.e. `Arc::into_raw`, and was read under `guard`, so
-        // the map's own strong count is not given up (by `dealloc`, in a reclaimer) before
+        // SAFETY: `ptr` came from `Arc::into_raw` (our `Stored`) and was read under `guard`, so
+        // the map's own strong count is not given up (by `Arc::from_raw`, in a reclaimer) before
         // `guard` is dropped, below.
         let value = unsafe {
             Arc::increment_strong_count(ptr.as_ptr());

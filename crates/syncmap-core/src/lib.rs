@@ -51,7 +51,7 @@
 pub struct ReadmeDoctests;
 
 mod map;
-pub mod primitive;
+mod primitive;
 mod raw;
 pub mod reclaim;
 mod stats;

@@ -29,9 +29,9 @@ use crate::primitive::sync::Mutex;
 /// The map allocates three kinds of shared objects: the read table, the entries, and the values.
 /// Readers reach them without taking a lock, inside a *guard* obtained from [`pin`](Self::pin).
 /// A writer that makes an object unreachable passes it to [`retire`](Self::retire); the strategy
-/// calls [`Retire::reclaim`] on it later. Values are allocated by the strategy itself
-/// ([`alloc`](Self::alloc)), so that a backend can store them as `Box<V>` or as `Arc<V>`, and hand
-/// them out as the cheapest handle it has ([`Ref`](Self::Ref)).
+/// calls [`Retire::reclaim`] on it later. Values are kept in the strategy's smart pointer
+/// ([`Stored`](Self::Stored)), so that a backend can store them as `Box<V>` or as `Arc<V>`, and
+/// hand them out as the cheapest handle it has ([`Ref`](Self::Ref)).
 ///
 /// Protection is a property of the guard alone: the map reads shared pointers with ordinary
 /// atomic loads (an acquire load of the read table, acquire loads and CAS loops on value slots),
@@ -61,8 +61,9 @@ use crate::primitive::sync::Mutex;
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
 ///    once, and bounds `K` and `V` by `Send + 'static` for it.
-/// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored) (and
-///    `alloc`/`dealloc`, if overridden, too): a [`Ref`](Self::Ref) derefs to the value `ptr`
+/// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored), which
+///    the map allocates values with (`Stored::new`, then `into_raw`; freed by `from_raw`, once):
+///    a [`Ref`](Self::Ref) derefs to the value `ptr`
 ///    points at for as long as it lives, even after the pointer is retired and the guard it was
 ///    made from would have expired. A `Ref` that can outlive the borrow of its map shares the
 ///    value through `Stored<T>` itself (both are `Arc<T>`, say): the map is `Send` when
@@ -169,37 +170,19 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// The smart pointer the map keeps each value in: `Box<T>` for guard-based strategies, whose
     /// handles borrow the value, or `Arc<T>` for a strategy whose handles own a share of it.
     ///
-    /// Besides choosing [`alloc`](Self::alloc) and [`dealloc`](Self::dealloc), it decides when the
-    /// map is `Send`: the map requires `Stored<V>: Send`. A map whose loaded handles share values
-    /// can move to another thread while a handle stays behind, so `V` must then be `Sync` as well,
-    /// which `Arc<V>: Send` says.
+    /// Besides choosing how values are allocated and freed ([`StoredPtr::new`] and
+    /// [`StoredPtr::from_raw`]), it decides when the map is `Send`: the map requires
+    /// `Stored<V>: Send`. A map whose loaded handles share values can move to another thread
+    /// while a handle stays behind, so `V` must then be `Sync` as well, which `Arc<V>: Send` says.
     type Stored<T>: StoredPtr<T>;
-
-    /// Moves `value` to the heap as a [`Stored`](Self::Stored) pointer. Not meant to be
-    /// overridden.
-    #[inline]
-    fn alloc<T>(value: T) -> NonNull<T> {
-        Self::Stored::<T>::new(value).into_raw()
-    }
-
-    /// Drops the map's ownership of a value allocated by [`alloc`](Self::alloc). Not meant to be
-    /// overridden.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` came from `alloc` of the same strategy, and nothing will use it again (apart from
-    /// [`Ref`](Self::Ref)s made from it, which must keep the value alive on their own).
-    #[inline]
-    unsafe fn dealloc<T>(ptr: NonNull<T>) {
-        // SAFETY: the caller passes a pointer from `alloc`, which is `Stored::into_raw`, once.
-        drop(unsafe { Self::Stored::<T>::from_raw(ptr) });
-    }
 
     /// Turns a protected value pointer into the handle `load` returns, consuming `guard`.
     ///
     /// # Safety
     ///
-    /// `ptr` came from [`alloc`](Self::alloc) and was read under `guard`, so it is still valid.
+    /// `ptr` came from [`StoredPtr::into_raw`] of [`Stored`](Self::Stored) (or, when `Stored`
+    /// is the value's only owner, [`StoredPtr::UNIQUE`], it may point at a value the map keeps
+    /// inside an entry's allocation) and was read under `guard`, so it is still valid.
     unsafe fn make_ref<'a, T: 'a>(guard: Self::Guard<'a>, ptr: NonNull<T>) -> Self::Ref<'a, T>;
 }
 
