@@ -6,9 +6,9 @@
 //! Under `cfg(loom)` the strategy's `Mutex` and generation `Arc`s are loom's, and the `ArcSwap`
 //! of the current generation is a lock-based stand-in with the same contract (see `mod sync` in
 //! `src/lib.rs`); `BATCH` is 2. The map itself runs on loom's primitives too (`syncmap-core`'s
-//! crate-private `primitive` module, which `--cfg loom` switches as well). Each model races a reader that pins the map, loads a value and reads it,
-//! against a writer whose overwrites, deletes and `clear` retire that value (and entries and
-//! read tables), close generations (a full batch, or a flush) and free them.
+//! private `primitive` module). Each model races a reader that pins the map, loads a value and
+//! reads it, against a writer whose overwrites, deletes and `clear` retire that value (and
+//! entries and read tables), close generations (a full batch, or a flush) and free them.
 //!
 //! What is checked: every value is a [`Checked`], which the reader reads and whose `Drop`
 //! writes, both through a `loom::cell::UnsafeCell`: a value freed while a reader may still read

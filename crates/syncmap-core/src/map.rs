@@ -1,6 +1,13 @@
-//! [`ConcurrentMap`]: Go's whole `sync.Map` API as a Rust trait.
+//! [`ConcurrentMap`]: Go's whole `sync.Map` API as a Rust trait, and its implementation for
+//! [`SyncMap`], which forwards to the inherent methods (where each is documented).
 
-use core::{borrow::Borrow, hash::Hash, ops::Deref};
+use core::{
+    borrow::Borrow,
+    hash::{BuildHasher, Hash},
+    ops::Deref,
+};
+
+use crate::{Reclaim, SyncMap};
 
 /// A concurrent map with Go's `sync.Map` API and semantics.
 ///
@@ -43,212 +50,92 @@ pub trait ConcurrentMap<K, V> {
     where
         Self: 'a;
 
-    /// Returns the value stored for `key`, if any.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, "a".to_string(), 1);
-    /// assert_eq!(ConcurrentMap::load(&map, "a").map(|v| *v), Some(1));
-    /// assert!(ConcurrentMap::load(&map, "b").is_none());
-    /// ```
+    /// Go's `Load`: the value stored for `key`, if any. See [`SyncMap::load`].
     fn load<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
-    /// Sets the value for `key`.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, 10);
-    /// ConcurrentMap::store(&map, 1, 11);
-    /// assert_eq!(ConcurrentMap::load(&map, &1).map(|v| *v), Some(11));
-    /// ```
+    /// Go's `Store`: sets the value for `key`. See [`SyncMap::store`].
     fn store(&self, key: K, value: V);
 
-    /// Returns the existing value for `key` and `true` if present; otherwise stores `value` and
-    /// returns it with `false`.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// let (v, loaded) = ConcurrentMap::load_or_store(&map, 1, 10);
-    /// assert_eq!((*v, loaded), (10, false));
-    /// let (v, loaded) = ConcurrentMap::load_or_store(&map, 1, 20);
-    /// assert_eq!((*v, loaded), (10, true));
-    /// ```
+    /// Go's `LoadOrStore`: the existing value and `true`, or `value`, stored, and `false`. See
+    /// [`SyncMap::load_or_store`].
     fn load_or_store(&self, key: K, value: V) -> (Self::Ref<'_>, bool);
 
-    /// Deletes the value for `key`, returning the previous value if any.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, 10);
-    /// assert_eq!(ConcurrentMap::load_and_delete(&map, &1).map(|v| *v), Some(10));
-    /// assert!(ConcurrentMap::load_and_delete(&map, &1).is_none());
-    /// ```
+    /// Go's `LoadAndDelete`: deletes `key`'s value and returns it. See
+    /// [`SyncMap::load_and_delete`].
     fn load_and_delete<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
-    /// Deletes the value for `key`.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, 10);
-    /// ConcurrentMap::delete(&map, &1);
-    /// assert!(ConcurrentMap::is_empty(&map));
-    /// ```
+    /// Go's `Delete`: deletes `key`'s value. See [`SyncMap::delete`].
     fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
-    /// Stores `value` for `key` and returns the previous value, if any.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// assert!(ConcurrentMap::swap(&map, 1, 10).is_none());
-    /// assert_eq!(ConcurrentMap::swap(&map, 1, 11).map(|v| *v), Some(10));
-    /// ```
+    /// Go's `Swap`: stores `value` and returns the previous value. See [`SyncMap::swap`].
     fn swap(&self, key: K, value: V) -> Option<Self::Ref<'_>>;
 
-    /// Stores `new` for `key` if the stored value equals `old`; returns whether it did. A missing
-    /// key never compares equal.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// assert!(!ConcurrentMap::compare_and_swap(&map, &1, &0, 5), "missing keys never match");
-    /// ConcurrentMap::store(&map, 1, 0);
-    /// assert!(ConcurrentMap::compare_and_swap(&map, &1, &0, 5));
-    /// assert!(!ConcurrentMap::compare_and_swap(&map, &1, &0, 6));
-    /// ```
+    /// Go's `CompareAndSwap`: stores `new` if the value equals `old` (a missing key never
+    /// does); returns whether it did. See [`SyncMap::compare_and_swap`].
     fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         V: PartialEq;
 
-    /// Deletes `key` if its value equals `old`; returns whether it did. A missing key never
-    /// compares equal.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, 10);
-    /// assert!(!ConcurrentMap::compare_and_delete(&map, &1, &11));
-    /// assert!(ConcurrentMap::compare_and_delete(&map, &1, &10));
-    /// assert!(ConcurrentMap::is_empty(&map));
-    /// ```
+    /// Go's `CompareAndDelete`: deletes `key` if its value equals `old` (a missing key never
+    /// does); returns whether it did. See [`SyncMap::compare_and_delete`].
     fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         V: PartialEq;
 
-    /// Calls `f` on each key and value until it returns `false`.
-    ///
-    /// Not a snapshot: no key is visited twice; a key present for the whole call is visited;
-    /// concurrent changes may or may not be seen. `f` may call any method of the map.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = (0..4).map(|i| (i, i)).collect();
-    /// let mut seen = 0;
-    /// ConcurrentMap::range(&map, |_, _| {
-    ///     seen += 1;
-    ///     seen < 2 // stop after two keys
-    /// });
-    /// assert_eq!(seen, 2);
-    /// ```
+    /// Go's `Range`: calls `f` on each key and value until it returns `false`; not a
+    /// snapshot, and `f` may call any method of the map. See [`SyncMap::range`].
     fn range<F>(&self, f: F)
     where
         F: FnMut(&K, &V) -> bool;
 
-    /// Deletes every entry.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = (0..4).map(|i| (i, i)).collect();
-    /// ConcurrentMap::clear(&map);
-    /// assert_eq!(ConcurrentMap::len(&map), 0);
-    /// ```
+    /// Go's `Clear`: deletes every entry. See [`SyncMap::clear`].
     fn clear(&self);
 
-    /// The number of keys with a value: exact whenever no write is in flight.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = (0..4).map(|i| (i, i)).collect();
-    /// assert_eq!(ConcurrentMap::len(&map), 4);
-    /// ```
+    /// The number of keys with a value, exact whenever no write is in flight. See
+    /// [`SyncMap::len`].
     fn len(&self) -> usize;
 
-    /// Whether the map holds no value: exact whenever no write is in flight.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// assert!(ConcurrentMap::is_empty(&map));
-    /// ```
+    /// Whether the map holds no value, exact whenever no write is in flight. See
+    /// [`SyncMap::is_empty`].
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     // Beyond Go's API.
 
-    /// Returns `key`'s value and `true` if present; otherwise computes a value with `f`, stores
-    /// it and returns it with `false`.
+    /// `key`'s value and `true`, or a value computed by `f`, stored, and `false`. See
+    /// [`SyncMap::load_or_store_with`].
     ///
     /// Implementations must run `f` at most once per insertion of the key, even when many
     /// threads race to insert the same absent key, must not hold a map-wide lock while `f`
     /// runs, and must insert nothing (and release any waiting threads) if `f` panics.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, String, DeferToDrop> = SyncMap::new();
-    /// let (v, loaded) = ConcurrentMap::load_or_store_with(&map, 1, || "computed".to_string());
-    /// assert_eq!((v.as_str(), loaded), ("computed", false));
-    /// let (v, loaded) = ConcurrentMap::load_or_store_with(&map, 1, || unreachable!());
-    /// assert_eq!((v.as_str(), loaded), ("computed", true));
-    /// ```
     fn load_or_store_with<F>(&self, key: K, f: F) -> (Self::Ref<'_>, bool)
     where
         F: FnOnce() -> V;
 
-    /// Replaces `key`'s value with `f(&current)` and returns the stored value; `None`, without
-    /// calling `f`, if the key is absent. Each result is computed from the value it replaces (no
-    /// concurrent update is lost), so `f` may run more than once.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, 1);
-    /// assert_eq!(ConcurrentMap::update(&map, &1, |v| v * 10).map(|v| *v), Some(10));
-    /// assert!(ConcurrentMap::update(&map, &2, |v| v * 10).is_none());
-    /// ```
+    /// Replaces `key`'s value with `f(&current)`, losing no concurrent update (so `f` may run
+    /// more than once); `None`, without calling `f`, if the key is absent. See
+    /// [`SyncMap::update`].
     fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         F: FnMut(&V) -> V;
 
-    /// Returns a clone of `key`'s value, an owned copy that holds nothing of the map.
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, String, DeferToDrop> = SyncMap::new();
-    /// ConcurrentMap::store(&map, 1, "one".to_string());
-    /// let owned: String = ConcurrentMap::load_cloned(&map, &1).unwrap();
-    /// assert_eq!(owned, "one");
-    /// ```
+    /// A clone of `key`'s value, holding nothing of the map. See [`SyncMap::load_cloned`].
     fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -259,17 +146,10 @@ pub trait ConcurrentMap<K, V> {
     }
 
     /// Deletes every key for which `f` returns `false`, visiting keys as
-    /// [`range`](Self::range) does.
+    /// [`range`](Self::range) does. See [`SyncMap::retain`].
     ///
     /// The provided implementation deletes a rejected key only if its value still compares
     /// equal to the one `f` saw ([`compare_and_delete`](Self::compare_and_delete)).
-    ///
-    /// ```
-    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
-    /// # let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
-    /// ConcurrentMap::retain(&map, |k, _| k % 2 == 0);
-    /// assert_eq!(ConcurrentMap::len(&map), 5);
-    /// ```
     fn retain<F>(&self, mut f: F)
     where
         F: FnMut(&K, &V) -> bool,
@@ -282,5 +162,126 @@ pub trait ConcurrentMap<K, V> {
             }
             true
         });
+    }
+}
+
+/// Forwards each method to [`SyncMap`]'s inherent method of the same name.
+impl<K, V, R, S> ConcurrentMap<K, V> for SyncMap<K, V, R, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    R: Reclaim,
+    S: BuildHasher,
+{
+    type Ref<'a>
+        = R::Ref<'a, V>
+    where
+        Self: 'a;
+
+    fn load<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        SyncMap::load(self, key)
+    }
+
+    fn store(&self, key: K, value: V) {
+        SyncMap::store(self, key, value)
+    }
+
+    fn load_or_store(&self, key: K, value: V) -> (Self::Ref<'_>, bool) {
+        SyncMap::load_or_store(self, key, value)
+    }
+
+    fn load_and_delete<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        SyncMap::load_and_delete(self, key)
+    }
+
+    fn delete<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        SyncMap::delete(self, key)
+    }
+
+    fn swap(&self, key: K, value: V) -> Option<Self::Ref<'_>> {
+        SyncMap::swap(self, key, value)
+    }
+
+    fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        SyncMap::compare_and_swap(self, key, old, new)
+    }
+
+    fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        SyncMap::compare_and_delete(self, key, old)
+    }
+
+    fn range<F>(&self, f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        SyncMap::range(self, f)
+    }
+
+    fn clear(&self) {
+        SyncMap::clear(self)
+    }
+
+    fn len(&self) -> usize {
+        SyncMap::len(self)
+    }
+
+    fn is_empty(&self) -> bool {
+        SyncMap::is_empty(self)
+    }
+
+    fn load_or_store_with<F>(&self, key: K, f: F) -> (Self::Ref<'_>, bool)
+    where
+        F: FnOnce() -> V,
+    {
+        SyncMap::load_or_store_with(self, key, f)
+    }
+
+    fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&V) -> V,
+    {
+        SyncMap::update(self, key, f)
+    }
+
+    fn load_cloned<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        SyncMap::load_cloned(self, key)
+    }
+
+    fn retain<F>(&self, f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+        K: Hash + Eq,
+        V: PartialEq,
+    {
+        SyncMap::retain(self, f)
     }
 }

@@ -1,6 +1,7 @@
 //! Loom models of the algorithm, over the reference strategy `DeferToDrop`.
 //!
-//! Run with `cargo xtask loom` (all models, `LOOM_MAX_PREEMPTIONS=3`), or by hand:
+//! Run with `cargo xtask loom` (all models, `LOOM_MAX_PREEMPTIONS=8`; `cargo xtask ci` runs them
+//! at 3), or by hand:
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p syncmap-core --release --test loom`.
 //! Each model sets up a map in a chosen internal state (keys only in dirty, promoted, deleted,
 //! expunged) with sequential calls, then races two or three threads, and checks every outcome
