@@ -61,13 +61,7 @@ impl<'g, K, V, R: Reclaim> Iterator for WithValues<'g, K, V, R> {
 
 impl<K, V, R: Reclaim> FusedIterator for WithValues<'_, K, V, R> {}
 
-impl<K, V, R, S> RawMap<K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
+impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// The present entries, as `range` visits them: if dirty has keys read lacks, dirty is
     /// promoted first (Go's `Range`), so that every key present for the whole iteration is in
     /// the table iterated. `guard` came from this map's `pin`.
@@ -92,7 +86,7 @@ where
     ) -> impl rayon::iter::ParallelIterator<Item = (&'g K, &'g V)> + 'g
     where
         K: Sync,
-        V: Sync,
+        V: Send + Sync,
     {
         use rayon::iter::ParallelIterator;
 

@@ -14,6 +14,10 @@
 //! Lookups return entries borrowed for as long as the guard they were found under (the safety
 //! argument is made once, in `table.rs`); methods that take a guard expect one from this map's
 //! [`pin`](RawMap::pin).
+//!
+//! The raw layer asks of keys and values only what the algorithm needs (`K: Hash + Eq`). What
+//! makes handing them to the strategy sound (`K, V: Send + 'static`, which `Reclaim::retire` and
+//! its *Exactly once* item rely on) is required by the safe layer, `SyncMap`, its only caller.
 
 mod bound;
 mod entry;
@@ -202,13 +206,7 @@ impl<K, V, R: Reclaim, S> Drop for RawMap<K, V, R, S> {
     }
 }
 
-impl<K, V, R, S> RawMap<K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
+impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     #[inline]
     fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hash_builder.hash_one(key)

@@ -114,13 +114,7 @@ fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> bool {
         .unwrap_or(false)
 }
 
-impl<K, V, R, S> RawMap<K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
+impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// `key`'s value and `true` if present; otherwise reserves the key, computes the value
     /// with `f`, stores it and returns it with `false`.
     pub(crate) fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)

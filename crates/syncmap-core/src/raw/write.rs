@@ -17,13 +17,7 @@ use super::{
 };
 use crate::reclaim::Reclaim;
 
-impl<K, V, R, S> RawMap<K, V, R, S>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
-    S: BuildHasher,
-{
+impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// Go's `Store`.
     pub(crate) fn store(&self, key: K, value: V) {
         let guard = self.pin();
