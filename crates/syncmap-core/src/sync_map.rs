@@ -359,7 +359,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
         &self.hash_builder
     }
 
-    /// Counters of hits, misses, promotions and rebuilds: see [`Stats`].
+    /// Counters of hits, misses, promotions, rebuilds and compactions, and the entries held
+    /// (live and dead): see [`Stats`]. Counting the entries makes this O(n), under the lock that
+    /// writers of new keys take: a diagnostic, not a metric to scrape in a loop.
     ///
     /// # Examples
     ///
