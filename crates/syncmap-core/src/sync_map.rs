@@ -1134,6 +1134,7 @@ where
             return;
         }
         let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        self.restart_dead_checks_locked(&locked);
         self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
     }
 
