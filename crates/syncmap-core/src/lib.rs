@@ -46,12 +46,14 @@
 
 mod entry;
 mod map;
+mod names;
 pub mod primitive;
 pub mod reclaim;
 mod stats;
 mod sync_map;
 
 pub use map::ConcurrentMap;
+pub use names::{Owned, Ref};
 pub use reclaim::{Reclaim, Retire};
 pub use stats::Stats;
 pub use sync_map::{IntoIter, Iter, Keys, Pinned, SyncMap, Values};
@@ -82,6 +84,14 @@ mod trait_impl {
             Q: Hash + Eq + ?Sized,
         {
             SyncMap::load(self, key)
+        }
+
+        fn contains_key<Q>(&self, key: &Q) -> bool
+        where
+            K: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            SyncMap::contains_key(self, key)
         }
 
         fn store(&self, key: K, value: V) {

@@ -233,6 +233,23 @@ pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
     ///
     /// `ptr` came from `into_raw` of the same type, and each such pointer is taken back once.
     unsafe fn from_raw(ptr: NonNull<T>) -> Self;
+
+    /// What a consumed map gives back for each value ([`IntoIter`](crate::IntoIter)): `T` for
+    /// `Box<T>`, whose only owner was the map, and `Arc<T>` for `Arc<T>`, since handles loaded
+    /// earlier may still share the value (they may outlive the map).
+    type Owned;
+
+    /// Unwraps the pointer into [`Owned`](Self::Owned).
+    ///
+    /// ```
+    /// use syncmap_core::reclaim::StoredPtr;
+    /// use std::sync::Arc;
+    ///
+    /// let unboxed: String = StoredPtr::into_owned(Box::new("a".to_string()));
+    /// let shared: Arc<String> = StoredPtr::into_owned(Arc::new("b".to_string()));
+    /// assert_eq!((unboxed.as_str(), shared.as_str()), ("a", "b"));
+    /// ```
+    fn into_owned(self) -> Self::Owned;
 }
 
 impl<T> sealed::Sealed for Box<T> {}
@@ -254,6 +271,13 @@ impl<T> StoredPtr<T> for Box<T> {
     unsafe fn from_raw(ptr: NonNull<T>) -> Self {
         // SAFETY: the caller's contract: `ptr` is a leaked box, taken back once.
         unsafe { Box::from_raw(ptr.as_ptr()) }
+    }
+
+    type Owned = T;
+
+    #[inline]
+    fn into_owned(self) -> T {
+        *self
     }
 }
 
@@ -277,6 +301,13 @@ impl<T> StoredPtr<T> for std::sync::Arc<T> {
         // SAFETY: the caller's contract: `ptr` came from `Arc::into_raw` and its count is taken
         // back once.
         unsafe { std::sync::Arc::from_raw(ptr.as_ptr()) }
+    }
+
+    type Owned = std::sync::Arc<T>;
+
+    #[inline]
+    fn into_owned(self) -> std::sync::Arc<T> {
+        self
     }
 }
 

@@ -14,10 +14,12 @@ use hashbrown::HashTable;
 mod beyond;
 mod bound;
 mod iter;
+mod std_names;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
 
 use crate::{
+    Ref,
     entry::{Entry, EntryPtr, Incoming, LoadOrStore, Locked, RetiredValue},
     primitive::sync::{
         Condvar, Mutex, MutexGuard,
@@ -598,7 +600,8 @@ where
     /// assert!(map.load("b").is_none());
     /// ```
     #[inline]
-    pub fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias = "get")]
+    pub fn load<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -642,6 +645,7 @@ where
     /// map.store("a", 2);
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("insert", "set", "put"))]
     pub fn store(&self, key: K, value: V) {
         let guard = self.reclaim.pin();
         self.swap_ptr(&guard, key, value);
@@ -658,7 +662,8 @@ where
     /// assert!(map.swap("a", 1).is_none());
     /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
     /// ```
-    pub fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+    #[doc(alias("insert", "replace"))]
+    pub fn swap(&self, key: K, value: V) -> Option<Ref<'_, V, R>> {
         let guard = self.reclaim.pin();
         let previous = self.swap_ptr(&guard, key, value)?;
         // SAFETY: `previous` was unlinked and retired under `guard`, which is still alive.
@@ -807,7 +812,8 @@ where
     /// let (value, loaded) = map.load_or_store("a", 2);
     /// assert_eq!((*value, loaded), (1, true));
     /// ```
-    pub fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+    #[doc(alias("entry", "get_or_insert", "or_insert", "try_insert"))]
+    pub fn load_or_store(&self, key: K, value: V) -> (Ref<'_, V, R>, bool) {
         let guard = self.reclaim.pin();
         let (actual, loaded) = self.load_or_store_ptr(&guard, key, value);
         // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
@@ -914,7 +920,8 @@ where
     /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
     /// assert!(map.load_and_delete("a").is_none());
     /// ```
-    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias("remove", "take"))]
+    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -937,6 +944,7 @@ where
     /// map.delete("a");
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove")]
     pub fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
@@ -976,6 +984,7 @@ where
     /// assert!(map.compare_and_swap("a", &1, 2));
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("compare_exchange", "cas"))]
     pub fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
@@ -1033,6 +1042,7 @@ where
     /// assert!(map.compare_and_delete("a", &1));
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove_if")]
     pub fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -1079,6 +1089,7 @@ where
     /// });
     /// assert_eq!(sum, 100);
     /// ```
+    #[doc(alias("iter", "for_each"))]
     pub fn range<F>(&self, mut f: F)
     where
         F: FnMut(&K, &V) -> bool,
@@ -1107,6 +1118,7 @@ where
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias = "remove_all")]
     pub fn clear(&self) {
         let guard = self.reclaim.pin();
         let read = self.read(&guard);
@@ -1135,6 +1147,7 @@ where
     /// map.delete(&1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias("size", "count"))]
     pub fn len(&self) -> usize {
         self.count_present(usize::MAX)
     }
@@ -1203,6 +1216,7 @@ where
     /// assert_eq!((*a, *pinned.load("a").unwrap()), (1, 2));
     /// ```
     #[inline]
+    #[doc(alias = "get")]
     pub fn load<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,

@@ -4,6 +4,7 @@ use core::{borrow::Borrow, hash::BuildHasher, hash::Hash, ptr::NonNull};
 
 use super::SyncMap;
 use crate::{
+    Ref,
     entry::{Entry, EntryPtr, Owned, Reserve},
     reclaim::Reclaim,
 };
@@ -67,7 +68,8 @@ where
     /// });
     /// assert_eq!(calls.load(Ordering::SeqCst), 1);
     /// ```
-    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)
+    #[doc(alias("entry", "get_or_insert_with", "or_insert_with", "compute_if_absent"))]
+    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (Ref<'_, V, R>, bool)
     where
         F: FnOnce() -> V,
     {
@@ -168,7 +170,8 @@ where
     /// assert_eq!(*hits.load("/").unwrap(), 400);
     /// assert!(hits.update("/missing", |n| n + 1).is_none());
     /// ```
-    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<R::Ref<'_, V>>
+    #[doc(alias("alter", "compute", "and_modify"))]
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -197,6 +200,7 @@ where
     /// let owned: Vec<u8> = map.load_cloned(&1).unwrap();
     /// assert_eq!(owned, [1, 2, 3]);
     /// ```
+    #[doc(alias("get_cloned", "get_owned"))]
     pub fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,

@@ -6,8 +6,9 @@ use hashbrown::hash_table;
 
 use super::{Pinned, ReadOnly, SyncMap};
 use crate::{
+    Owned,
     entry::{Entry, EntryPtr},
-    reclaim::Reclaim,
+    reclaim::{Reclaim, StoredPtr},
 };
 
 /// The present entries of a read table, with their values, as read under a guard that lives
@@ -277,28 +278,32 @@ where
 
 /// An owning iterator over the keys and values of a map, from `SyncMap::into_iter`.
 ///
-/// Values come as the strategy's stored pointer (`Box<V>` or `Arc<V>`), because some backends
-/// hand out loaded values that may outlive the map, and an owned `V` cannot be taken from them.
+/// Values come as [`Owned<V, R>`](crate::Owned): plain `V` where the strategy stores values in
+/// `Box`es (syncmap-epoch, its seize map, [`DeferToDrop`](crate::reclaim::DeferToDrop)), as
+/// `std`'s and dashmap's maps give them; `Arc<V>` where it stores them in `Arc`s
+/// (syncmap-arcswap), because handles loaded earlier may outlive the map and still share the
+/// value. Items not taken are dropped with the iterator, each once.
 ///
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
-/// let (key, value): (u8, Box<u8>) = map.into_iter().next().unwrap();
-/// assert_eq!((key, *value), (1, 2));
+/// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+/// let map: SyncMap<u8, String> = [(1, "one".to_string())].into_iter().collect();
+/// let (key, value): (u8, String) = map.into_iter().next().unwrap();
+/// assert_eq!((key, value.as_str()), (1, "one"));
 /// ```
 pub struct IntoIter<K, V, R: Reclaim> {
     items: std::vec::IntoIter<(K, R::Stored<V>)>,
 }
 
 impl<K, V, R: Reclaim> Iterator for IntoIter<K, V, R> {
-    type Item = (K, R::Stored<V>);
+    type Item = (K, Owned<V, R>);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.items.next()
+        self.items
+            .next()
+            .map(|(key, value)| (key, value.into_owned()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -318,7 +323,7 @@ impl<K, V, R: Reclaim> fmt::Debug for IntoIter<K, V, R> {
 }
 
 impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
-    type Item = (K, R::Stored<V>);
+    type Item = (K, Owned<V, R>);
     type IntoIter = IntoIter<K, V, R>;
 
     /// Takes every key and value out of the map.
@@ -326,10 +331,9 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, String, DeferToDrop> = (0..3).map(|i| (i, i.to_string())).collect();
-    /// let mut pairs: Vec<(u32, String)> = map.into_iter().map(|(k, v)| (k, *v)).collect();
+    /// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+    /// let map: SyncMap<u32, String> = (0..3).map(|i| (i, i.to_string())).collect();
+    /// let mut pairs: Vec<(u32, String)> = map.into_iter().collect();
     /// pairs.sort();
     /// assert_eq!(pairs, [(0, "0".into()), (1, "1".into()), (2, "2".into())]);
     /// ```
