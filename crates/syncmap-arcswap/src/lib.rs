@@ -96,6 +96,10 @@ use syncmap_core::{Reclaim, Retire, reclaim::Retired};
 
 /// Go's `sync.Map` whose loads return `Arc<V>`.
 ///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_arcswap::SyncMap;`. [`into_iter`](IntoIterator::into_iter) yields
+/// `(K, Arc<V>)`, since handles loaded earlier may still share a value.
+///
 /// # Examples
 ///
 /// ```
@@ -106,6 +110,8 @@ use syncmap_core::{Reclaim, Retire, reclaim::Retired};
 /// map.store("a", 1);
 /// let a: Arc<u32> = map.load("a").unwrap();
 /// assert_eq!(*a, 1);
+/// let owned: Vec<(&str, Arc<u32>)> = map.into_iter().collect();
+/// assert!(Arc::ptr_eq(&owned[0].1, &a), "the consumed map gives back the shared value");
 /// ```
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapReclaim, S>;
 

@@ -34,6 +34,15 @@ use crate::{
 /// `R` is the memory-reclamation strategy and `S` the hasher. Users name a backend's alias
 /// (`syncmap_epoch::SyncMap<K, V>`, ...) rather than this type.
 ///
+/// # Examples on this page
+///
+/// The examples of the methods below are written against a backend's alias, `SyncMap<K, V>`
+/// (or `SyncMap<K, V, S>` with a hasher), without saying which: they read the same with
+/// `use syncmap_epoch::SyncMap;`, `use syncmap_epoch::seize::SyncMap;` or
+/// `use syncmap_arcswap::SyncMap;` (whose loads return `Arc<V>`, so `*` and `as_deref` work
+/// alike). Copy the `use` line from the backend's own docs. As doc tests they run against
+/// [`DeferToDrop`](crate::reclaim::DeferToDrop), through a hidden alias.
+///
 /// # Design
 ///
 /// * **read**: an immutable hash table of entries, published through one atomic pointer. A
@@ -242,9 +251,8 @@ impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
 /// let pinned = map.pin();
 /// let (a, b) = (pinned.load("a").unwrap(), pinned.load("b").unwrap());
 /// assert_eq!(a + b, 3);
@@ -266,9 +274,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -280,9 +287,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_capacity(1024);
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u64, u64> = SyncMap::with_capacity(1024);
     /// map.store(1, 2);
     /// assert_eq!(map.len(), 1);
     /// ```
@@ -298,9 +304,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// map.store(7, 49);
     /// assert_eq!(*map.load(&7).unwrap(), 49);
     /// ```
@@ -314,9 +320,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> =
+    /// let map: SyncMap<u64, u64> =
     ///     SyncMap::with_capacity_and_hasher(16, RandomState::new());
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
@@ -347,9 +353,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// let _hasher: &RandomState = map.hasher();
     /// ```
     pub fn hasher(&self) -> &S {
@@ -361,9 +367,8 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2); // both new keys share one rebuild of dirty
     /// assert_eq!(map.stats().dirty_rebuilds, 1);
@@ -592,9 +597,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// map.store("a".to_string(), 1);
     /// assert_eq!(map.load("a").as_deref(), Some(&1));
     /// assert!(map.load("b").is_none());
@@ -619,9 +623,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..100).map(|i| (i, i * i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..100).map(|i| (i, i * i)).collect();
     /// let pinned = map.pin();
     /// let sum: u32 = (0..100).filter_map(|i| pinned.load(&i)).sum();
     /// assert_eq!(sum, (0..100).map(|i| i * i).sum());
@@ -638,9 +641,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.store("a", 2);
     /// assert_eq!(*map.load("a").unwrap(), 2);
@@ -656,9 +658,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(map.swap("a", 1).is_none());
     /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
     /// ```
@@ -804,9 +805,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// let (value, loaded) = map.load_or_store("a", 1);
     /// assert_eq!((*value, loaded), (1, false));
     /// let (value, loaded) = map.load_or_store("a", 2);
@@ -913,9 +913,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
     /// assert!(map.load_and_delete("a").is_none());
@@ -937,9 +936,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.delete("a");
     /// assert!(map.load("a").is_none());
@@ -975,9 +973,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(!map.compare_and_swap("a", &0, 1)); // missing
     /// map.store("a", 1);
     /// assert!(!map.compare_and_swap("a", &0, 2));
@@ -1034,9 +1031,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert!(!map.compare_and_delete("a", &2));
     /// assert!(map.compare_and_delete("a", &1));
@@ -1079,9 +1075,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=4).map(|i| (i, i * 10)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (1..=4).map(|i| (i, i * 10)).collect();
     /// let mut sum = 0;
     /// map.range(|_key, value| {
     ///     sum += value;
@@ -1110,9 +1105,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.clear();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
@@ -1139,9 +1133,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2);
     /// map.delete(&1);
@@ -1157,9 +1150,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
     /// assert!(!map.is_empty());
@@ -1206,9 +1198,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// let pinned = map.pin();
     /// let a: &u32 = pinned.load("a").unwrap();
@@ -1233,9 +1224,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// let pinned = map.pin();
     /// pinned.map().store(1, 1);
     /// assert_eq!(pinned.load(&1), Some(&1));

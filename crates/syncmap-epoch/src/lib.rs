@@ -62,6 +62,9 @@ pub struct EpochReclaim;
 
 /// Go's `sync.Map` with crossbeam-epoch reclamation.
 ///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_epoch::SyncMap;`.
+///
 /// # Examples
 ///
 /// ```

@@ -70,6 +70,9 @@ fn protection_fence() {
 
 /// Go's `sync.Map` with seize reclamation (a collector per map).
 ///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_epoch::seize::SyncMap;`.
+///
 /// # Examples
 ///
 /// ```

@@ -51,9 +51,9 @@ where
     ///
     /// ```
     /// use std::{sync::atomic::{AtomicUsize, Ordering}, thread};
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<&str, String, DeferToDrop> = SyncMap::new();
+    /// let map: SyncMap<&str, String> = SyncMap::new();
     /// let calls = AtomicUsize::new(0);
     /// thread::scope(|s| {
     ///     for _ in 0..8 {
@@ -154,9 +154,9 @@ where
     ///
     /// ```
     /// use std::thread;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let hits: SyncMap<&str, u64, DeferToDrop> = SyncMap::new();
+    /// let hits: SyncMap<&str, u64> = SyncMap::new();
     /// hits.store("/", 0);
     /// thread::scope(|s| {
     ///     for _ in 0..4 {
@@ -193,9 +193,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, Vec<u8>, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, Vec<u8>> = SyncMap::new();
     /// map.store(1, vec![1, 2, 3]);
     /// let owned: Vec<u8> = map.load_cloned(&1).unwrap();
     /// assert_eq!(owned, [1, 2, 3]);
@@ -222,9 +221,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.retain(|_key, value| value % 2 == 0);
     /// assert_eq!(map.len(), 5);
     /// assert!(map.load(&3).is_none());

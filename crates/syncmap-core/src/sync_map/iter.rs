@@ -75,9 +75,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// let pinned = map.pin();
 /// for (key, value) in &pinned {
 ///     assert_eq!((*key, *value), (1, 2));
@@ -111,9 +110,8 @@ impl<K, V, R: Reclaim> fmt::Debug for Iter<'_, K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().keys().collect::<Vec<_>>(), [&1]);
 /// ```
 pub struct Keys<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
@@ -140,9 +138,8 @@ impl<K, V, R: Reclaim> fmt::Debug for Keys<'_, K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().values().collect::<Vec<_>>(), [&2]);
 /// ```
 pub struct Values<'p, K, V, R: Reclaim>(Iter<'p, K, V, R>);
@@ -177,9 +174,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=3).map(|i| (i, i * 10)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (1..=3).map(|i| (i, i * 10)).collect();
     /// let pinned = map.pin();
     /// let mut pairs: Vec<(u32, u32)> = pinned.iter().map(|(k, v)| (*k, *v)).collect();
     /// pairs.sort();
@@ -196,9 +192,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
     /// let mut keys: Vec<&str> = map.pin().keys().copied().collect();
     /// keys.sort();
     /// assert_eq!(keys, ["a", "b"]);
@@ -212,9 +207,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
     /// assert_eq!(map.pin().values().sum::<u32>(), 3);
     /// ```
     pub fn values(&self) -> Values<'_, K, V, R> {
@@ -237,9 +231,9 @@ where
     ///
     /// ```
     /// use rayon::prelude::*;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = (0..10_000).map(|i| (i, i)).collect();
+    /// let map: SyncMap<u64, u64> = (0..10_000).map(|i| (i, i)).collect();
     /// let pinned = map.pin();
     /// let sum: u64 = pinned.par_iter().map(|(_, v)| *v).sum();
     /// assert_eq!(sum, (0..10_000).sum());
@@ -287,7 +281,7 @@ where
 /// # Examples
 ///
 /// ```
-/// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
 /// let map: SyncMap<u8, String> = [(1, "one".to_string())].into_iter().collect();
 /// let (key, value): (u8, String) = map.into_iter().next().unwrap();
 /// assert_eq!((key, value.as_str()), (1, "one"));
@@ -331,7 +325,7 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     /// let map: SyncMap<u32, String> = (0..3).map(|i| (i, i.to_string())).collect();
     /// let mut pairs: Vec<(u32, String)> = map.into_iter().collect();
     /// pairs.sort();
@@ -350,5 +344,52 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
         IntoIter {
             items: items.into_iter(),
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering::SeqCst},
+    };
+
+    use crate::{SyncMap, reclaim::DeferToDrop};
+
+    /// A value that counts its drops.
+    #[derive(Debug)]
+    struct Counted(u64, Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn into_iter_gives_back_values_and_drops_the_rest_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u64, Counted, DeferToDrop> = SyncMap::new();
+        for k in 0..10 {
+            map.store(k, Counted(k, drops.clone()));
+        }
+        map.range(|_, _| true); // some values in read, some stored after in dirty
+        for k in 10..20 {
+            map.store(k, Counted(k, drops.clone()));
+        }
+        map.delete(&3);
+        assert_eq!(drops.load(SeqCst), 0, "retired values wait for the drop");
+        let mut iter = map.into_iter();
+        assert_eq!(iter.len(), 19);
+        assert_eq!(drops.load(SeqCst), 1, "the deleted value went with its map");
+        let taken: Vec<(u64, Counted)> = iter.by_ref().take(5).collect();
+        for (key, value) in &taken {
+            assert_eq!(*key, value.0, "each key comes with its own value");
+        }
+        assert_eq!(drops.load(SeqCst), 1, "taken values are owned, not dropped");
+        drop(iter);
+        assert_eq!(drops.load(SeqCst), 1 + 14, "the 14 left are dropped with the iterator");
+        drop(taken);
+        assert_eq!(drops.load(SeqCst), 20, "every value dropped exactly once");
     }
 }

@@ -21,7 +21,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     /// let map: SyncMap<String, u32> = SyncMap::new();
     /// map.store("a".to_string(), 1);
     /// assert!(map.contains_key("a"));
@@ -54,7 +54,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// # type SyncMap<K, V> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop>;
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     /// let map: SyncMap<&str, u32> = [("a", 1)].into_iter().collect();
     /// let pinned = map.pin();
     /// assert!(pinned.contains_key("a"));
