@@ -250,6 +250,10 @@ pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
     /// assert_eq!((unboxed.as_str(), shared.as_str()), ("a", "b"));
     /// ```
     fn into_owned(self) -> Self::Owned;
+
+    /// Wraps a value that was never behind this pointer as [`Owned`](Self::Owned), as
+    /// `into_owned(new(value))` would, without the round trip through the heap for `Box<T>`.
+    fn owned(value: T) -> Self::Owned;
 }
 
 impl<T> sealed::Sealed for Box<T> {}
@@ -278,6 +282,11 @@ impl<T> StoredPtr<T> for Box<T> {
     #[inline]
     fn into_owned(self) -> T {
         *self
+    }
+
+    #[inline]
+    fn owned(value: T) -> T {
+        value
     }
 }
 
@@ -308,6 +317,11 @@ impl<T> StoredPtr<T> for std::sync::Arc<T> {
     #[inline]
     fn into_owned(self) -> std::sync::Arc<T> {
         self
+    }
+
+    #[inline]
+    fn owned(value: T) -> std::sync::Arc<T> {
+        std::sync::Arc::new(value)
     }
 }
 

@@ -8,7 +8,7 @@ use super::{Pinned, ReadOnly, SyncMap};
 use crate::{
     Owned,
     entry::{Entry, EntryPtr},
-    reclaim::{Reclaim, StoredPtr},
+    reclaim::Reclaim,
 };
 
 /// The present entries of a read table, with their values, as read under a guard that lives
@@ -287,7 +287,7 @@ where
 /// assert_eq!((key, value.as_str()), (1, "one"));
 /// ```
 pub struct IntoIter<K, V, R: Reclaim> {
-    items: std::vec::IntoIter<(K, R::Stored<V>)>,
+    items: std::vec::IntoIter<(K, Owned<V, R>)>,
 }
 
 impl<K, V, R: Reclaim> Iterator for IntoIter<K, V, R> {
@@ -295,9 +295,7 @@ impl<K, V, R: Reclaim> Iterator for IntoIter<K, V, R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.items
-            .next()
-            .map(|(key, value)| (key, value.into_owned()))
+        self.items.next()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
