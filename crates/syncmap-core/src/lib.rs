@@ -56,7 +56,7 @@ pub use map::ConcurrentMap;
 pub use names::{Owned, Ref};
 pub use reclaim::{Reclaim, Retire};
 pub use stats::Stats;
-pub use sync_map::{IntoIter, Iter, Keys, Pinned, SyncMap, Values};
+pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, ReclaimOwned, SyncMap, Values};
 
 mod trait_impl {
     use core::{

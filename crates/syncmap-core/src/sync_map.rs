@@ -14,9 +14,11 @@ use hashbrown::HashTable;
 mod beyond;
 mod bound;
 mod iter;
+mod owned;
 mod std_names;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
+pub use owned::{PinnedOwned, ReclaimOwned};
 
 use crate::{
     Ref,

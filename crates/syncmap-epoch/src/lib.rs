@@ -94,6 +94,34 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 /// Holding it delays the reclamation of memory retired by every thread, so drop it soon.
 /// It is neither `Send` nor `Sync` (the guard belongs to its thread).
 ///
+/// # Holding a value across `.await`
+///
+/// A `Ref` alive across an `.await` makes the future `!Send` ("future cannot be sent between
+/// threads safely ... `*const crossbeam_epoch::internal::Local` cannot be shared"): the guard
+/// it holds is tied to its thread, and crossbeam-epoch has no guard that is not. Instead:
+///
+/// * copy the value out before the `.await`: [`load_cloned`](SyncMap::load_cloned), or
+///   `*map.load(k)?` for `Copy` values; or end the `Ref`'s scope before the `.await`;
+/// * use the seize map, [`seize::SyncMap`], whose [`pin_owned`](seize::SyncMap::pin_owned) gives
+///   a `Send` view ([`seize::PinnedOwned`]) lending `&V` across `.await` (papaya's `pin_owned`);
+/// * use `syncmap_arcswap::SyncMap`, whose loads return an owned `Arc<V>` that is `Send` and
+///   outlives the map.
+///
+/// ```
+/// use syncmap_epoch::SyncMap;
+///
+/// async fn handle(map: &SyncMap<u32, String>) -> usize {
+///     let name: Option<String> = map.load_cloned(&1); // no guard held from here on
+///     std::future::ready(()).await;
+///     name.map_or(0, |n| n.len())
+/// }
+///
+/// fn assert_send<T: Send>(_: T) {}
+/// let map = SyncMap::new();
+/// map.store(1, "one".to_string());
+/// assert_send(handle(&map));
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -190,6 +218,29 @@ unsafe impl Reclaim for EpochReclaim {
 /// let value = *map.load(&1).unwrap();
 /// std::thread::scope(|s| {
 ///     s.spawn(move || value);
+/// });
+/// ```
+///
+/// A future that holds a [`Ref`] across an `.await` is not `Send` (see [`Ref`] for what to do
+/// instead; the twin holds a clone):
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// assert_send(async {
+///     let value = map.load(&1);
+///     std::future::ready(()).await;
+///     value.map(|v| *v)
+/// });
+/// ```
+///
+/// ```
+/// fn assert_send<T: Send>(_: T) {}
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// assert_send(async {
+///     let value = map.load_cloned(&1);
+///     std::future::ready(()).await;
+///     value
 /// });
 /// ```
 ///

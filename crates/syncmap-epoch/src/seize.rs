@@ -35,8 +35,8 @@
 use core::ptr::NonNull;
 use std::hash::RandomState;
 
-use ::seize::{Collector, Guard as _, LocalGuard};
-use syncmap_core::{Reclaim, Retire, reclaim::Guarded};
+use ::seize::{Collector, Guard as _, LocalGuard, OwnedGuard};
+use syncmap_core::{Reclaim, ReclaimOwned, Retire, reclaim::Guarded};
 
 /// The seize reclamation strategy: one [`seize::Collector`] per map.
 ///
@@ -192,6 +192,60 @@ unsafe impl Reclaim for SeizeReclaim {
     }
 }
 
+/// A pinned view of a seize [`SyncMap`] that is `Send`, from [`SyncMap::pin_owned`]: it and the
+/// `&V` it lends may be held across an `.await` in a `Send` future.
+///
+/// # Examples
+///
+/// ```
+/// use std::{future::Future, pin::pin, task::{Context, Poll, Waker}};
+/// use syncmap_epoch::seize::SyncMap;
+///
+/// fn assert_send<F: Future + Send>(future: F) -> F {
+///     future
+/// }
+///
+/// async fn yield_once() {
+///     let mut yielded = false;
+///     std::future::poll_fn(|_| if yielded { Poll::Ready(()) } else { yielded = true; Poll::Pending })
+///         .await
+/// }
+///
+/// let map: SyncMap<&str, String> = SyncMap::new();
+/// map.store("user", "alice".to_string());
+/// let mut task = pin!(assert_send(async {
+///     let pinned = map.pin_owned();
+///     let user: &String = pinned.load("user").unwrap();
+///     yield_once().await;
+///     user.len()
+/// }));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(task.as_mut().poll(&mut cx).is_pending());
+/// map.store("user", "bob".to_string()); // the task's reference still sees the old value
+/// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(5));
+/// ```
+pub type PinnedOwned<'m, K, V, S = RandomState> =
+    syncmap_core::PinnedOwned<'m, K, V, SeizeReclaim, S>;
+
+// SAFETY: `enter_owned` marks a reservation of its own active with the same store and light
+// barrier as `enter`, and `protection_fence` completes it as in `pin` (item 1 above). A pointer
+// read under a `pin` guard made after the owned guard (on any thread: moving the owned guard
+// there synchronizes) was read after that thread's own `pin` fence, so a retirer either
+// unlinked it before that fence, and the load could not have seen it, or runs its heavy barrier
+// after it, when the owned reservation, entered before, is visible as active: seize then keeps
+// the pointer until that reservation leaves, when the owned guard is dropped. `enter_owned`
+// does not unwind (short of OOM).
+unsafe impl ReclaimOwned for SeizeReclaim {
+    type OwnedGuard<'a> = OwnedGuard<'a>;
+
+    #[inline]
+    fn pin_owned(&self) -> OwnedGuard<'_> {
+        let guard = self.collector.enter_owned();
+        protection_fence();
+        guard
+    }
+}
+
 /// Compile-time checks of what must *not* compile, each with a twin that does.
 ///
 /// A map of `Send` but `!Sync` values can move between threads but not be shared:
@@ -292,6 +346,40 @@ mod tests {
             "a clear waited for later writes"
         );
         assert!(map.load(&0).is_none());
+    }
+
+    #[test]
+    fn an_owned_pin_keeps_its_values_alive_on_another_thread() {
+        let first_drops = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u8, Counted> = SyncMap::new();
+        map.store(0, Counted(first_drops.clone()));
+        let pinned = map.pin_owned();
+        let overwrites = 10_000;
+        std::thread::scope(|s| {
+            // The view goes to another thread, which loads through it and keeps the reference.
+            let first = s
+                .spawn(|| pinned.load(&0).expect("present"))
+                .join()
+                .unwrap();
+            for _ in 0..overwrites {
+                map.store(0, Counted(drops.clone()));
+            }
+            assert_eq!(first_drops.load(SeqCst), 0, "freed under an owned pin");
+            assert!(
+                Arc::ptr_eq(&first.0, &first_drops),
+                "the reference still reads it"
+            );
+            // Another thread's view of the current value: a load through a moved view.
+            s.spawn(|| assert!(pinned.load(&0).is_some()));
+        });
+        drop(pinned);
+        for _ in 0..overwrites {
+            map.store(0, Counted(drops.clone()));
+        }
+        assert_eq!(first_drops.load(SeqCst), 1, "freed once the view is gone");
+        drop(map);
+        assert_eq!(drops.load(SeqCst), 2 * overwrites);
     }
 
     #[test]

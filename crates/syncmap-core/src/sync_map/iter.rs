@@ -386,7 +386,11 @@ mod tests {
         }
         assert_eq!(drops.load(SeqCst), 1, "taken values are owned, not dropped");
         drop(iter);
-        assert_eq!(drops.load(SeqCst), 1 + 14, "the 14 left are dropped with the iterator");
+        assert_eq!(
+            drops.load(SeqCst),
+            1 + 14,
+            "the 14 left are dropped with the iterator"
+        );
         drop(taken);
         assert_eq!(drops.load(SeqCst), 20, "every value dropped exactly once");
     }
