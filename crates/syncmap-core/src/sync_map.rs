@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 mod beyond;
 mod bound;
 mod iter;
+mod len;
 mod owned;
 mod std_names;
 
@@ -28,7 +29,7 @@ use crate::{
         atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*},
     },
     reclaim::{Reclaim, Retire, sealed::Sealed},
-    stats::{DeleteCounter, HitCounter, LockedStats, Stats},
+    stats::{DeleteCounter, HitCounter, LenCounter, LockedStats, Stats},
 };
 
 /// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
@@ -103,6 +104,8 @@ pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
     /// Deletes so far, and the total at which the next check for dead entries is due (see the
     /// *Memory* section and `bound.rs`).
     deletes: DeleteCounter,
+    /// Present values, for `len_estimate` (see `LenCounter`).
+    present: LenCounter,
     next_dead_check: AtomicU64,
     hash_builder: S,
     reclaim: R,
@@ -342,6 +345,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
+            present: LenCounter::default(),
             next_dead_check: AtomicU64::new(0),
             hash_builder,
             reclaim: R::default(),
@@ -695,6 +699,7 @@ where
             else {
                 let entry = Entry::boxed(hash, key, new);
                 self.insert_new_locked(&mut dirty, read, entry, &locked);
+                self.present.added();
                 return None;
             };
             // SAFETY: found under `guard` and the lock.
@@ -746,6 +751,9 @@ where
         entry: &Entry<K, V, R>,
         previous: Option<NonNull<V>>,
     ) -> Option<NonNull<V>> {
+        if previous.is_none() {
+            self.present.added();
+        }
         if let Some(previous) = previous {
             self.retire_value(guard, entry, previous);
         }
@@ -832,7 +840,10 @@ where
                 // SAFETY: found in read under `guard`.
                 match unsafe { entry.get() }.try_load_or_store(new) {
                     LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                    LoadOrStore::Stored(actual) => return (actual, false),
+                    LoadOrStore::Stored(actual) => {
+                        self.present.added();
+                        return (actual, false);
+                    }
                     LoadOrStore::Expunged(back) => new = back,
                     LoadOrStore::Reserved(back) => {
                         new = back;
@@ -852,6 +863,7 @@ where
                     .load()
                     .expect("a new entry is present");
                 self.insert_new_locked(&mut dirty, read, entry, &locked);
+                self.present.added();
                 return (actual, false);
             };
             // SAFETY: found under `guard` and the lock.
@@ -862,7 +874,10 @@ where
             drop(dirty);
             match outcome {
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                LoadOrStore::Stored(actual) => return (actual, false),
+                LoadOrStore::Stored(actual) => {
+                    self.present.added();
+                    return (actual, false);
+                }
                 LoadOrStore::Reserved(back) => {
                     new = back;
                     self.wait_reserved(guard, entry);
@@ -1127,6 +1142,9 @@ where
             return;
         }
         let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        // SAFETY: the unlinked entries stay alive until retired below, under `guard`.
+        let present = dead.iter().filter(|e| unsafe { e.get() }.load().is_some());
+        self.present.removed(present.count());
         self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
     }
 

@@ -138,6 +138,7 @@ where
         let value = Owned::<V, R>::new(f());
         core::mem::forget(cancel);
         let value = entry.publish_reserved(value);
+        self.present.added();
         self.notify_reserved();
         value
     }
