@@ -74,7 +74,7 @@ mod tests {
                 5 | 6 => map.delete(&k),
                 7 => drop(map.load_and_delete(&k)),
                 8 => {
-                    let current = map.load(&k).map(|c| *c).unwrap_or(v);
+                    let current = map.load(&k).copied().unwrap_or(v);
                     map.compare_and_delete(&k, &current);
                 }
                 9 => drop(map.update(&k, |c| c + 1)),
