@@ -44,6 +44,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod admits;
 mod entry;
 mod map;
 mod names;
@@ -52,6 +53,7 @@ pub mod reclaim;
 mod stats;
 mod sync_map;
 
+pub use admits::Admits;
 pub use map::ConcurrentMap;
 pub use names::{Owned, Ref};
 pub use reclaim::{Reclaim, Retire};
@@ -64,13 +66,13 @@ mod trait_impl {
         hash::{BuildHasher, Hash},
     };
 
-    use crate::{ConcurrentMap, Reclaim, SyncMap};
+    use crate::{Admits, ConcurrentMap, SyncMap};
 
     impl<K, V, R, S> ConcurrentMap<K, V> for SyncMap<K, V, R, S>
     where
-        K: Hash + Eq + Send + 'static,
-        V: Send + 'static,
-        R: Reclaim,
+        K: Hash + Eq + Send,
+        V: Send,
+        R: Admits<(K, V)>,
         S: BuildHasher,
     {
         type Ref<'a>

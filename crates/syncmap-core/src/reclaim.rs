@@ -54,7 +54,8 @@ use crate::primitive::sync::Mutex;
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
-///    once, and bounds `K` and `V` by `Send + 'static` for it.
+///    once, and bounds `K` and `V` by `Send` for it, and by whatever [`Admits`](crate::Admits)
+///    asks (`'static` for a strategy that may reclaim after its own drop).
 /// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored) (and
 ///    `alloc`/`dealloc`, if overridden, too): a [`Ref`](Self::Ref) derefs to the value `ptr`
 ///    points at for as long as it lives, even after the pointer is retired and the guard it was
@@ -100,6 +101,9 @@ use crate::primitive::sync::Mutex;
 ///         unsafe { DeferToDrop::make_ref(guard, ptr) }
 ///     }
 /// }
+///
+/// // SAFETY: `DeferToDrop` reclaims everything in its drop, so borrowed keys and values are fine.
+/// unsafe impl<T> syncmap_core::Admits<T> for Counting {}
 ///
 /// pub type CountingMap<K, V> = SyncMap<K, V, Counting>;
 ///

@@ -21,6 +21,7 @@ mod std_names;
 pub use iter::{IntoIter, Iter, Keys, Values};
 pub use owned::{PinnedOwned, ReclaimOwned};
 
+use crate::Admits;
 use crate::{
     Ref,
     entry::{Entry, EntryPtr, Incoming, LoadOrStore, Locked, RetiredValue},
@@ -535,9 +536,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     #[inline]
@@ -1208,9 +1209,9 @@ where
 
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns a reference to `key`'s value, valid as long as the pin.
@@ -1279,9 +1280,9 @@ where
 
 impl<K, V, R, S> fmt::Debug for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static + fmt::Debug,
-    V: Send + 'static + fmt::Debug,
-    R: Reclaim,
+    K: Hash + Eq + Send + fmt::Debug,
+    V: Send + fmt::Debug,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Formats the entries as `range` visits them.
@@ -1297,9 +1298,9 @@ where
 
 impl<K, V, R, S> FromIterator<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher + Default,
 {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
@@ -1311,9 +1312,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
@@ -1323,9 +1324,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for &SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {

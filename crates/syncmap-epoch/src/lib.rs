@@ -24,8 +24,10 @@
 //! });
 //! ```
 //!
-//! Values may hold any `Send + 'static` data; the `'static` bound exists because crossbeam's
-//! global collector may drop a replaced value after the map itself is gone.
+//! Keys and values may hold any `Send + 'static` data; the `'static` bound exists because
+//! crossbeam's global collector may drop a replaced value after the map itself is gone. The
+//! seize map below frees everything when it is dropped, so it also takes borrowed keys and
+//! values (see [`syncmap_core::Admits`]).
 //!
 //! # seize
 //!
@@ -140,7 +142,7 @@ pub type Ref<'a, T> = Guarded<'a, Guard, T>;
 //    alive, on any thread; loads under a pinned guard are protected by that guarantee alone.
 // 2. Each `retire` defers exactly one `reclaim`; the global collector runs every deferred
 //    function eventually (some may run after the map is dropped, which the map's
-//    `Send + 'static` bounds on keys and values make sound).
+//    `Send` bounds and `Admits<T>` for `T: 'static` only make sound).
 // 3. The default `Box` allocation; `Ref` keeps the guard the pointer was read under.
 // 4. `crossbeam_epoch::pin` and `defer_unchecked` do not unwind (short of OOM); deferred
 //    functions run later, outside the map's critical steps.
@@ -176,6 +178,10 @@ unsafe impl Reclaim for EpochReclaim {
         unsafe { Guarded::new(guard, value) }
     }
 }
+
+// SAFETY: only `'static` data: crossbeam's global collector may reclaim retired objects after
+// the map (and any borrow it held) is gone, on any thread.
+unsafe impl<T: 'static> syncmap_core::Admits<T> for EpochReclaim {}
 
 /// Compile-time checks of what must *not* compile, each with a twin that does.
 ///
@@ -242,6 +248,21 @@ unsafe impl Reclaim for EpochReclaim {
 ///     std::future::ready(()).await;
 ///     value
 /// });
+/// ```
+///
+/// Keys and values must be `'static` (crossbeam may free them after the map is gone); the
+/// twin, with the seize map, compiles:
+///
+/// ```compile_fail
+/// let text = String::from("a b");
+/// let map: syncmap_epoch::SyncMap<&str, u32> = syncmap_epoch::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap(), 1);
+/// ```
+///
+/// ```
+/// let text = String::from("a b");
+/// let map: syncmap_epoch::seize::SyncMap<&str, u32> = syncmap_epoch::seize::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap(), 1);
 /// ```
 ///
 /// A [`Ref`] or a pinned reference cannot outlive its map:

@@ -4,6 +4,20 @@
 //! [`SeizeReclaim`] owns a [`seize::Collector`], so each map reclaims its own garbage: memory
 //! retired by one map is never held up by readers of another, and everything a map retired is
 //! freed when the map is dropped (crossbeam's global collector may free it later, on any thread).
+//! So keys and values need not be `'static`; they may borrow from the caller:
+//!
+//! ```
+//! use syncmap_epoch::seize::SyncMap;
+//!
+//! let text = String::from("to be or not to be");
+//! let counts: SyncMap<&str, usize> = SyncMap::new();
+//! for word in text.split(' ') {
+//!     counts.load_or_store(word, 0);
+//!     counts.update(word, |n| n + 1);
+//! }
+//! assert_eq!(counts.load("be").as_deref(), Some(&2));
+//! drop(counts); // before `text`, which it borrows
+//! ```
 //! Loads behave as in the crossbeam backend: [`SyncMap::load`] returns a [`Ref`] that holds a
 //! guard and stays on its thread, and [`SyncMap::pin`] gives plain `&V` for a batch of reads.
 //!
@@ -191,6 +205,11 @@ unsafe impl Reclaim for SeizeReclaim {
         unsafe { Guarded::new(guard, ptr) }
     }
 }
+
+// SAFETY: the collector is the strategy's own, and dropping it (in the strategy's drop, after
+// the map's) reclaims everything still retired; guards borrow the map, so none outlives it.
+// Nothing is reclaimed after that, so borrowed keys and values are sound.
+unsafe impl<T> syncmap_core::Admits<T> for SeizeReclaim {}
 
 /// A pinned view of a seize [`SyncMap`] that is `Send`, from [`SyncMap::pin_owned`]: it and the
 /// `&V` it lends may be held across an `.await` in a `Send` future.

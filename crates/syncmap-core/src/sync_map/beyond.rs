@@ -3,6 +3,7 @@
 use core::{borrow::Borrow, hash::BuildHasher, hash::Hash, ptr::NonNull};
 
 use super::SyncMap;
+use crate::Admits;
 use crate::{
     Ref,
     entry::{Entry, EntryPtr, Owned, Reserve},
@@ -27,9 +28,9 @@ impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns `key`'s value if present (`true`); otherwise computes it with `f`, stores it and

@@ -5,6 +5,7 @@ use core::{fmt, hash::BuildHasher, hash::Hash, iter::FusedIterator, ptr::NonNull
 use hashbrown::hash_table;
 
 use super::{Pinned, ReadOnly, SyncMap};
+use crate::Admits;
 use crate::{
     Owned,
     entry::{Entry, EntryPtr},
@@ -35,9 +36,9 @@ impl<'g, K, V, R: Reclaim> Iterator for PresentEntries<'g, K, V, R> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// The present entries, as `range` visits them: if dirty has keys read lacks, dirty is
@@ -163,9 +164,9 @@ impl<K, V, R: Reclaim> fmt::Debug for Values<'_, K, V, R> {
 
 impl<'m, K, V, R, S> Pinned<'m, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Iterates over the keys and values, with [`SyncMap::range`]'s guarantees; the references
@@ -219,9 +220,9 @@ where
 #[cfg(feature = "rayon")]
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send + Sync,
+    V: Send + Sync,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Iterates over the keys and values in parallel on rayon's thread pool, with
@@ -257,9 +258,9 @@ where
 
 impl<'p, K, V, R, S> IntoIterator for &'p Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     type Item = (&'p K, &'p V);

@@ -3,13 +3,13 @@
 use core::hash::{BuildHasher, Hash};
 
 use super::SyncMap;
-use crate::reclaim::Reclaim;
+use crate::Admits;
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// The number of keys with a value, from a counter the writers keep: O(1), takes no lock

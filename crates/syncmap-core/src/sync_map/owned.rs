@@ -9,6 +9,7 @@ use core::{
 use std::hash::RandomState;
 
 use super::SyncMap;
+use crate::Admits;
 use crate::reclaim::{DeferToDrop, Reclaim};
 
 /// A strategy that can also hand out guards that are not tied to a thread (papaya's and seize's
@@ -77,9 +78,9 @@ impl<K, V, R: ReclaimOwned, S> fmt::Debug for PinnedOwned<'_, K, V, R, S> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: ReclaimOwned,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: ReclaimOwned + Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Pins the map with a guard that is not tied to the current thread, and returns a view
@@ -108,9 +109,9 @@ where
 
 impl<K, V, R, S> PinnedOwned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: ReclaimOwned,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: ReclaimOwned + Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns a reference to `key`'s value, valid as long as the view.

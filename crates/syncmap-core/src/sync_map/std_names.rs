@@ -6,13 +6,13 @@ use core::{
 };
 
 use super::{Pinned, SyncMap};
-use crate::reclaim::Reclaim;
+use crate::Admits;
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Whether `key` has a value. Takes no lock when read has the key (as [`load`](Self::load)
@@ -44,9 +44,9 @@ where
 
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Whether `key` has a value, under this pin.
