@@ -52,10 +52,30 @@ pub trait ConcurrentMap<K, V> {
     /// assert_eq!(ConcurrentMap::load(&map, "a").map(|v| *v), Some(1));
     /// assert!(ConcurrentMap::load(&map, "b").is_none());
     /// ```
+    #[doc(alias = "get")]
     fn load<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
+
+    /// Whether `key` has a value. The provided implementation is `self.load(key).is_some()`;
+    /// `SyncMap`'s makes no value handle.
+    ///
+    /// ```
+    /// # use syncmap_core::{ConcurrentMap, SyncMap, reclaim::DeferToDrop};
+    /// # let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// ConcurrentMap::store(&map, "a".to_string(), 1);
+    /// assert!(ConcurrentMap::contains_key(&map, "a"));
+    /// assert!(!ConcurrentMap::contains_key(&map, "b"));
+    /// ```
+    #[doc(alias("has", "exists"))]
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.load(key).is_some()
+    }
 
     /// Sets the value for `key`.
     ///
@@ -66,6 +86,7 @@ pub trait ConcurrentMap<K, V> {
     /// ConcurrentMap::store(&map, 1, 11);
     /// assert_eq!(ConcurrentMap::load(&map, &1).map(|v| *v), Some(11));
     /// ```
+    #[doc(alias("insert", "set", "put"))]
     fn store(&self, key: K, value: V);
 
     /// Returns the existing value for `key` and `true` if present; otherwise stores `value` and
@@ -79,6 +100,7 @@ pub trait ConcurrentMap<K, V> {
     /// let (v, loaded) = ConcurrentMap::load_or_store(&map, 1, 20);
     /// assert_eq!((*v, loaded), (10, true));
     /// ```
+    #[doc(alias("entry", "get_or_insert", "or_insert", "try_insert"))]
     fn load_or_store(&self, key: K, value: V) -> (Self::Ref<'_>, bool);
 
     /// Deletes the value for `key`, returning the previous value if any.
@@ -90,6 +112,7 @@ pub trait ConcurrentMap<K, V> {
     /// assert_eq!(ConcurrentMap::load_and_delete(&map, &1).map(|v| *v), Some(10));
     /// assert!(ConcurrentMap::load_and_delete(&map, &1).is_none());
     /// ```
+    #[doc(alias("remove", "take"))]
     fn load_and_delete<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
@@ -104,6 +127,7 @@ pub trait ConcurrentMap<K, V> {
     /// ConcurrentMap::delete(&map, &1);
     /// assert!(ConcurrentMap::is_empty(&map));
     /// ```
+    #[doc(alias = "remove")]
     fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
@@ -117,6 +141,7 @@ pub trait ConcurrentMap<K, V> {
     /// assert!(ConcurrentMap::swap(&map, 1, 10).is_none());
     /// assert_eq!(ConcurrentMap::swap(&map, 1, 11).map(|v| *v), Some(10));
     /// ```
+    #[doc(alias("insert", "replace"))]
     fn swap(&self, key: K, value: V) -> Option<Self::Ref<'_>>;
 
     /// Stores `new` for `key` if the stored value equals `old`; returns whether it did. A missing
@@ -130,6 +155,7 @@ pub trait ConcurrentMap<K, V> {
     /// assert!(ConcurrentMap::compare_and_swap(&map, &1, &0, 5));
     /// assert!(!ConcurrentMap::compare_and_swap(&map, &1, &0, 6));
     /// ```
+    #[doc(alias("compare_exchange", "cas"))]
     fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
@@ -147,6 +173,7 @@ pub trait ConcurrentMap<K, V> {
     /// assert!(ConcurrentMap::compare_and_delete(&map, &1, &10));
     /// assert!(ConcurrentMap::is_empty(&map));
     /// ```
+    #[doc(alias = "remove_if")]
     fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -168,6 +195,7 @@ pub trait ConcurrentMap<K, V> {
     /// });
     /// assert_eq!(seen, 2);
     /// ```
+    #[doc(alias("iter", "for_each"))]
     fn range<F>(&self, f: F)
     where
         F: FnMut(&K, &V) -> bool;
@@ -180,6 +208,7 @@ pub trait ConcurrentMap<K, V> {
     /// ConcurrentMap::clear(&map);
     /// assert_eq!(ConcurrentMap::len(&map), 0);
     /// ```
+    #[doc(alias = "remove_all")]
     fn clear(&self);
 
     /// The number of keys with a value: exact whenever no write is in flight.
@@ -189,6 +218,7 @@ pub trait ConcurrentMap<K, V> {
     /// # let map: SyncMap<u32, u32, DeferToDrop> = (0..4).map(|i| (i, i)).collect();
     /// assert_eq!(ConcurrentMap::len(&map), 4);
     /// ```
+    #[doc(alias("size", "count"))]
     fn len(&self) -> usize;
 
     /// Whether the map holds no value: exact whenever no write is in flight.
@@ -219,6 +249,7 @@ pub trait ConcurrentMap<K, V> {
     /// let (v, loaded) = ConcurrentMap::load_or_store_with(&map, 1, || unreachable!());
     /// assert_eq!((v.as_str(), loaded), ("computed", true));
     /// ```
+    #[doc(alias("entry", "get_or_insert_with", "or_insert_with", "compute_if_absent"))]
     fn load_or_store_with<F>(&self, key: K, f: F) -> (Self::Ref<'_>, bool)
     where
         F: FnOnce() -> V;
@@ -234,6 +265,7 @@ pub trait ConcurrentMap<K, V> {
     /// assert_eq!(ConcurrentMap::update(&map, &1, |v| v * 10).map(|v| *v), Some(10));
     /// assert!(ConcurrentMap::update(&map, &2, |v| v * 10).is_none());
     /// ```
+    #[doc(alias("alter", "compute", "and_modify"))]
     fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
@@ -249,6 +281,7 @@ pub trait ConcurrentMap<K, V> {
     /// let owned: String = ConcurrentMap::load_cloned(&map, &1).unwrap();
     /// assert_eq!(owned, "one");
     /// ```
+    #[doc(alias("get_cloned", "get_owned"))]
     fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,

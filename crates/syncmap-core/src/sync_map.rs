@@ -14,17 +14,23 @@ use hashbrown::HashTable;
 mod beyond;
 mod bound;
 mod iter;
+mod len;
+mod owned;
+mod std_names;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
+pub use owned::{PinnedOwned, ReclaimOwned};
 
+use crate::Admits;
 use crate::{
+    Ref,
     entry::{Entry, EntryPtr, Incoming, LoadOrStore, Locked, RetiredValue},
     primitive::sync::{
         Condvar, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*},
     },
     reclaim::{Reclaim, Retire, sealed::Sealed},
-    stats::{DeleteCounter, HitCounter, LockedStats, Stats},
+    stats::{DeleteCounter, HitCounter, LenCounter, LockedStats, Stats},
     unwind::DropAll,
 };
 
@@ -32,6 +38,15 @@ use crate::{
 ///
 /// `R` is the memory-reclamation strategy and `S` the hasher. Users name a backend's alias
 /// (`syncmap_epoch::SyncMap<K, V>`, ...) rather than this type.
+///
+/// # Examples on this page
+///
+/// The examples of the methods below are written against a backend's alias, `SyncMap<K, V>`
+/// (or `SyncMap<K, V, S>` with a hasher), without saying which: they read the same with
+/// `use syncmap_epoch::SyncMap;`, `use syncmap_epoch::seize::SyncMap;` or
+/// `use syncmap_arcswap::SyncMap;` (whose loads return `Arc<V>`, so `*` and `as_deref` work
+/// alike). Copy the `use` line from the backend's own docs. As doc tests they run against
+/// [`DeferToDrop`](crate::reclaim::DeferToDrop), through a hidden alias.
 ///
 /// # Design
 ///
@@ -91,6 +106,8 @@ pub struct SyncMap<K, V, R: Reclaim, S = RandomState> {
     /// Deletes so far, and the total at which the next check for dead entries is due (see the
     /// *Memory* section and `bound.rs`).
     deletes: DeleteCounter,
+    /// Present values, for `len_estimate` (see `LenCounter`).
+    present: LenCounter,
     next_dead_check: AtomicU64,
     hash_builder: S,
     reclaim: R,
@@ -245,9 +262,8 @@ impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
 /// let pinned = map.pin();
 /// let (a, b) = (pinned.load("a").unwrap(), pinned.load("b").unwrap());
 /// assert_eq!(a + b, 3);
@@ -269,9 +285,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -283,9 +298,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_capacity(1024);
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u64, u64> = SyncMap::with_capacity(1024);
     /// map.store(1, 2);
     /// assert_eq!(map.len(), 1);
     /// ```
@@ -301,9 +315,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// map.store(7, 49);
     /// assert_eq!(*map.load(&7).unwrap(), 49);
     /// ```
@@ -317,9 +331,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> =
+    /// let map: SyncMap<u64, u64> =
     ///     SyncMap::with_capacity_and_hasher(16, RandomState::new());
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
@@ -337,6 +351,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
+            present: LenCounter::default(),
             next_dead_check: AtomicU64::new(0),
             hash_builder,
             reclaim: R::default(),
@@ -350,9 +365,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// let _hasher: &RandomState = map.hasher();
     /// ```
     pub fn hasher(&self) -> &S {
@@ -366,9 +381,8 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2); // both new keys share one rebuild of dirty
     /// assert_eq!(map.stats().dirty_rebuilds, 1);
@@ -530,9 +544,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     #[inline]
@@ -598,15 +612,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// map.store("a".to_string(), 1);
     /// assert_eq!(map.load("a").as_deref(), Some(&1));
     /// assert!(map.load("b").is_none());
     /// ```
     #[inline]
-    pub fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias = "get")]
+    pub fn load<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -624,9 +638,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..100).map(|i| (i, i * i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..100).map(|i| (i, i * i)).collect();
     /// let pinned = map.pin();
     /// let sum: u32 = (0..100).filter_map(|i| pinned.load(&i)).sum();
     /// assert_eq!(sum, (0..100).map(|i| i * i).sum());
@@ -643,13 +656,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.store("a", 2);
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("insert", "set", "put"))]
     pub fn store(&self, key: K, value: V) {
         let guard = self.reclaim.pin();
         self.swap_ptr(&guard, key, value);
@@ -660,13 +673,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(map.swap("a", 1).is_none());
     /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
     /// ```
-    pub fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+    #[doc(alias("insert", "replace"))]
+    pub fn swap(&self, key: K, value: V) -> Option<Ref<'_, V, R>> {
         let guard = self.reclaim.pin();
         let previous = self.swap_ptr(&guard, key, value)?;
         // SAFETY: `previous` was unlinked and retired under `guard`, which is still alive.
@@ -695,6 +708,7 @@ where
             else {
                 let entry = Entry::boxed(hash, key, new);
                 self.insert_new_locked(&mut dirty, read, entry, &locked);
+                self.present.added();
                 return None;
             };
             // SAFETY: found under `guard` and the lock.
@@ -746,6 +760,9 @@ where
         entry: &Entry<K, V, R>,
         previous: Option<NonNull<V>>,
     ) -> Option<NonNull<V>> {
+        if previous.is_none() {
+            self.present.added();
+        }
         if let Some(previous) = previous {
             self.retire_value(guard, entry, previous);
         }
@@ -807,15 +824,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// let (value, loaded) = map.load_or_store("a", 1);
     /// assert_eq!((*value, loaded), (1, false));
     /// let (value, loaded) = map.load_or_store("a", 2);
     /// assert_eq!((*value, loaded), (1, true));
     /// ```
-    pub fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+    #[doc(alias("entry", "get_or_insert", "or_insert", "try_insert"))]
+    pub fn load_or_store(&self, key: K, value: V) -> (Ref<'_, V, R>, bool) {
         let guard = self.reclaim.pin();
         let (actual, loaded) = self.load_or_store_ptr(&guard, key, value);
         // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
@@ -832,7 +849,10 @@ where
                 // SAFETY: found in read under `guard`.
                 match unsafe { entry.get() }.try_load_or_store(new) {
                     LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                    LoadOrStore::Stored(actual) => return (actual, false),
+                    LoadOrStore::Stored(actual) => {
+                        self.present.added();
+                        return (actual, false);
+                    }
                     LoadOrStore::Expunged(back) => new = back,
                     LoadOrStore::Reserved(back) => {
                         new = back;
@@ -852,6 +872,7 @@ where
                     .load()
                     .expect("a new entry is present");
                 self.insert_new_locked(&mut dirty, read, entry, &locked);
+                self.present.added();
                 return (actual, false);
             };
             // SAFETY: found under `guard` and the lock.
@@ -862,7 +883,10 @@ where
             drop(dirty);
             match outcome {
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                LoadOrStore::Stored(actual) => return (actual, false),
+                LoadOrStore::Stored(actual) => {
+                    self.present.added();
+                    return (actual, false);
+                }
                 LoadOrStore::Reserved(back) => {
                     new = back;
                     self.wait_reserved(guard, entry);
@@ -922,14 +946,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
     /// assert!(map.load_and_delete("a").is_none());
     /// ```
-    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias("remove", "take"))]
+    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -945,13 +969,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.delete("a");
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove")]
     pub fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
@@ -982,15 +1006,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(!map.compare_and_swap("a", &0, 1)); // missing
     /// map.store("a", 1);
     /// assert!(!map.compare_and_swap("a", &0, 2));
     /// assert!(map.compare_and_swap("a", &1, 2));
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("compare_exchange", "cas"))]
     pub fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
@@ -1040,14 +1064,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert!(!map.compare_and_delete("a", &2));
     /// assert!(map.compare_and_delete("a", &1));
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove_if")]
     pub fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -1084,9 +1108,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=4).map(|i| (i, i * 10)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (1..=4).map(|i| (i, i * 10)).collect();
     /// let mut sum = 0;
     /// map.range(|_key, value| {
     ///     sum += value;
@@ -1094,6 +1117,7 @@ where
     /// });
     /// assert_eq!(sum, 100);
     /// ```
+    #[doc(alias("iter", "for_each"))]
     pub fn range<F>(&self, mut f: F)
     where
         F: FnMut(&K, &V) -> bool,
@@ -1114,14 +1138,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.clear();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias = "remove_all")]
     pub fn clear(&self) {
         let guard = self.reclaim.pin();
         let read = self.read(&guard);
@@ -1135,6 +1159,9 @@ where
         }
         let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
         self.restart_dead_checks_locked(&locked);
+        // SAFETY: the unlinked entries stay alive until retired below, under `guard`.
+        let present = dead.iter().filter(|e| unsafe { e.get() }.load().is_some());
+        self.present.removed(present.count());
         self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
     }
 
@@ -1143,14 +1170,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2);
     /// map.delete(&1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias("size", "count"))]
     pub fn len(&self) -> usize {
         self.count_present(usize::MAX)
     }
@@ -1160,9 +1187,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
     /// assert!(!map.is_empty());
@@ -1199,9 +1225,9 @@ where
 
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns a reference to `key`'s value, valid as long as the pin.
@@ -1209,9 +1235,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// let pinned = map.pin();
     /// let a: &u32 = pinned.load("a").unwrap();
@@ -1219,6 +1244,7 @@ where
     /// assert_eq!((*a, *pinned.load("a").unwrap()), (1, 2));
     /// ```
     #[inline]
+    #[doc(alias = "get")]
     pub fn load<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -1235,9 +1261,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// let pinned = map.pin();
     /// pinned.map().store(1, 1);
     /// assert_eq!(pinned.load(&1), Some(&1));
@@ -1277,9 +1302,9 @@ where
 
 impl<K, V, R, S> fmt::Debug for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static + fmt::Debug,
-    V: Send + 'static + fmt::Debug,
-    R: Reclaim,
+    K: Hash + Eq + Send + fmt::Debug,
+    V: Send + fmt::Debug,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Formats the entries as `range` visits them.
@@ -1295,9 +1320,9 @@ where
 
 impl<K, V, R, S> FromIterator<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher + Default,
 {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
@@ -1309,9 +1334,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
@@ -1321,9 +1346,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for &SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {

@@ -3,7 +3,9 @@
 use core::{borrow::Borrow, cell::RefCell, hash::BuildHasher, hash::Hash, ptr::NonNull};
 
 use super::SyncMap;
+use crate::Admits;
 use crate::{
+    Ref,
     entry::{Entry, EntryPtr, Owned, Reserve},
     reclaim::Reclaim,
 };
@@ -74,9 +76,9 @@ pub(super) fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) 
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns `key`'s value if present (`true`); otherwise computes it with `f`, stores it and
@@ -112,9 +114,9 @@ where
     ///
     /// ```
     /// use std::{sync::atomic::{AtomicUsize, Ordering}, thread};
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<&str, String, DeferToDrop> = SyncMap::new();
+    /// let map: SyncMap<&str, String> = SyncMap::new();
     /// let calls = AtomicUsize::new(0);
     /// thread::scope(|s| {
     ///     for _ in 0..8 {
@@ -129,7 +131,8 @@ where
     /// });
     /// assert_eq!(calls.load(Ordering::SeqCst), 1);
     /// ```
-    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)
+    #[doc(alias("entry", "get_or_insert_with", "or_insert_with", "compute_if_absent"))]
+    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (Ref<'_, V, R>, bool)
     where
         F: FnOnce() -> V,
     {
@@ -199,6 +202,7 @@ where
         let value = Owned::<V, R>::new(f());
         core::mem::forget(cancel);
         let value = entry.publish_reserved(value);
+        self.present.added();
         self.notify_reserved();
         value
     }
@@ -215,9 +219,9 @@ where
     ///
     /// ```
     /// use std::thread;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let hits: SyncMap<&str, u64, DeferToDrop> = SyncMap::new();
+    /// let hits: SyncMap<&str, u64> = SyncMap::new();
     /// hits.store("/", 0);
     /// thread::scope(|s| {
     ///     for _ in 0..4 {
@@ -231,7 +235,8 @@ where
     /// assert_eq!(*hits.load("/").unwrap(), 400);
     /// assert!(hits.update("/missing", |n| n + 1).is_none());
     /// ```
-    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<R::Ref<'_, V>>
+    #[doc(alias("alter", "compute", "and_modify"))]
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -253,13 +258,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, Vec<u8>, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, Vec<u8>> = SyncMap::new();
     /// map.store(1, vec![1, 2, 3]);
     /// let owned: Vec<u8> = map.load_cloned(&1).unwrap();
     /// assert_eq!(owned, [1, 2, 3]);
     /// ```
+    #[doc(alias("get_cloned", "get_owned"))]
     pub fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -281,9 +286,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.retain(|_key, value| value % 2 == 0);
     /// assert_eq!(map.len(), 5);
     /// assert!(map.load(&3).is_none());

@@ -28,6 +28,7 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a stripe checks whether a count is due.
     #[inline]
     pub(super) fn count_delete(&self, guard: &R::Guard<'_>) {
+        self.present.removed(1);
         if self.deletes.deleted() {
             self.check_dead(guard);
         }
