@@ -13,7 +13,7 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
-use syncmap_core::{Reclaim, SyncMap};
+use syncmap_core::{Admits, SyncMap};
 
 /// The hasher every map in the comparison uses: foldhash's fast variant.
 pub type Hasher = foldhash::fast::RandomState;
@@ -162,24 +162,24 @@ pub fn for_each_map(v: &mut impl Visitor) {
 
 /// A `syncmap_core::SyncMap` backend: `load` returns the backend's `Ref` (a guard or an `Arc`).
 #[derive(Debug)]
-pub struct Syncmap<R: Reclaim>(SyncMap<u64, u64, R, Hasher>);
+pub struct Syncmap<R: Admits<(u64, u64)>>(SyncMap<u64, u64, R, Hasher>);
 
 /// The same map read through `map.pin()`: one pin per batch of loads, each load a plain `&V`.
 #[derive(Debug)]
-pub struct PinnedSyncmap<R: Reclaim>(Syncmap<R>);
+pub struct PinnedSyncmap<R: Admits<(u64, u64)>>(Syncmap<R>);
 
 /// The pinned reader of a [`PinnedSyncmap`].
 #[allow(missing_debug_implementations)] // `Pinned` is `Debug` only for `Debug` strategies.
-pub struct PinnedReader<'a, R: Reclaim>(syncmap_core::Pinned<'a, u64, u64, R, Hasher>);
+pub struct PinnedReader<'a, R: Admits<(u64, u64)>>(syncmap_core::Pinned<'a, u64, u64, R, Hasher>);
 
-impl<R: Reclaim> Reader for PinnedReader<'_, R> {
+impl<R: Admits<(u64, u64)>> Reader for PinnedReader<'_, R> {
     #[inline]
     fn load(&self, k: u64) -> Option<u64> {
         self.0.load(&k).copied()
     }
 }
 
-impl<R: Reclaim + 'static> BenchMap for Syncmap<R> {
+impl<R: Admits<(u64, u64)> + 'static> BenchMap for Syncmap<R> {
     type Reader<'a> = Direct<'a, Self>;
     const READ_DIRTY: bool = true;
 
@@ -250,7 +250,7 @@ macro_rules! forward_writes {
     };
 }
 
-impl<R: Reclaim + 'static> BenchMap for PinnedSyncmap<R> {
+impl<R: Admits<(u64, u64)> + 'static> BenchMap for PinnedSyncmap<R> {
     type Reader<'a> = PinnedReader<'a, R>;
     const PINNED: bool = true;
 

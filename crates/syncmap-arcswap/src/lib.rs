@@ -172,6 +172,10 @@ mod sync {
 
 /// Go's `sync.Map` whose loads return `Arc<V>`.
 ///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_arcswap::SyncMap;`. [`into_iter`](IntoIterator::into_iter) yields
+/// `(K, Arc<V>)`, since handles loaded earlier may still share a value.
+///
 /// # Examples
 ///
 /// ```
@@ -182,6 +186,8 @@ mod sync {
 /// map.store("a", 1);
 /// let a: Arc<u32> = map.load("a").unwrap();
 /// assert_eq!(*a, 1);
+/// let owned: Vec<(&str, Arc<u32>)> = map.into_iter().collect();
+/// assert!(Arc::ptr_eq(&owned[0].1, &a), "the consumed map gives back the shared value");
 /// ```
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapReclaim, S>;
 
@@ -480,7 +486,36 @@ unsafe impl Reclaim for ArcSwapReclaim {
     }
 }
 
+// SAFETY: every retired object is in a generation's bag, or pending; the strategy's drop hands
+// the pending ones to the open generation, and dropping `current` then frees the chain, since
+// every guard lives inside a call of the map or in a `Pinned` borrowing it (a loaded `Arc<V>`
+// holds no guard). So nothing is reclaimed after the strategy's drop, and borrowed keys and
+// values are sound; a loaded `Arc<V>` that outlives the map is bounded by `V`'s own lifetime.
+unsafe impl<T> syncmap_core::Admits<T> for ArcSwapReclaim {}
+
 /// Compile-time checks of what must *not* compile, each with a twin that does.
+///
+/// Keys and values may borrow (the map frees everything when dropped), but a loaded `Arc<V>`
+/// of borrowed data cannot outlive the data:
+///
+/// ```compile_fail
+/// let value = {
+///     let text = String::from("a");
+///     let map: syncmap_arcswap::SyncMap<u8, &str> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, text.as_str());
+///     map.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let text = String::from("a");
+/// let value = {
+///     let map: syncmap_arcswap::SyncMap<u8, &str> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, text.as_str());
+///     map.load(&1).unwrap()
+/// };
+/// assert_eq!(*value, "a"); // outlives the map, not `text`
+/// ```
 ///
 /// A map of `!Send` keys is neither `Send` nor `Sync`:
 ///

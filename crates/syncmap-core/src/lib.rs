@@ -13,6 +13,13 @@
 //! * [`SyncMap`]: the algorithm, with its design and invariants in its docs.
 //! * [`Reclaim`]: the contract a backend implements; [`reclaim::DeferToDrop`] is the simplest.
 //! * [`Stats`]: hits, misses, promotions and rebuilds, to tell whether a workload suits the map.
+//! * [`Admits`]: whether a strategy takes borrowed keys and values; [`ReclaimOwned`] and
+//!   [`PinnedOwned`]: a `Send` pinned view, for strategies with owned guards.
+//! * [`Ref`] and [`Owned`]: short names for what loads and `into_iter` give under a strategy.
+//!
+//! Every Go-named method is also found in rustdoc's search under its std, dashmap and papaya
+//! names (`insert`, `get`, `remove`, `entry`, `get_or_insert_with`, `compare_exchange`, ...);
+//! the workspace README has the whole table.
 //!
 //! # When to use it
 //!
@@ -50,7 +57,9 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+mod admits;
 mod map;
+mod names;
 mod primitive;
 mod raw;
 pub mod reclaim;
@@ -58,7 +67,9 @@ mod stats;
 mod sync_map;
 pub mod unwind;
 
+pub use admits::Admits;
 pub use map::ConcurrentMap;
+pub use names::{Owned, Ref};
 pub use reclaim::{Reclaim, Retire};
 pub use stats::Stats;
-pub use sync_map::{IntoIter, Iter, Keys, Pinned, SyncMap, Values};
+pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, ReclaimOwned, SyncMap, Values};

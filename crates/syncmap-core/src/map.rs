@@ -7,7 +7,7 @@ use core::{
     ops::Deref,
 };
 
-use crate::{Reclaim, SyncMap};
+use crate::{Admits, SyncMap};
 
 /// A concurrent map with Go's `sync.Map` API and semantics.
 ///
@@ -51,36 +51,54 @@ pub trait ConcurrentMap<K, V> {
         Self: 'a;
 
     /// Go's `Load`: the value stored for `key`, if any. See [`SyncMap::load`].
+    #[doc(alias = "get")]
     fn load<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
+    /// Whether `key` has a value. See [`SyncMap::contains_key`]. The provided implementation is
+    /// `self.load(key).is_some()`.
+    #[doc(alias("has", "exists"))]
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.load(key).is_some()
+    }
+
     /// Go's `Store`: sets the value for `key`. See [`SyncMap::store`].
+    #[doc(alias("insert", "set", "put"))]
     fn store(&self, key: K, value: V);
 
     /// Go's `LoadOrStore`: the existing value and `true`, or `value`, stored, and `false`. See
     /// [`SyncMap::load_or_store`].
+    #[doc(alias("entry", "get_or_insert", "or_insert", "try_insert"))]
     fn load_or_store(&self, key: K, value: V) -> (Self::Ref<'_>, bool);
 
     /// Go's `LoadAndDelete`: deletes `key`'s value and returns it. See
     /// [`SyncMap::load_and_delete`].
+    #[doc(alias("remove", "take"))]
     fn load_and_delete<Q>(&self, key: &Q) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
     /// Go's `Delete`: deletes `key`'s value. See [`SyncMap::delete`].
+    #[doc(alias = "remove")]
     fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
     /// Go's `Swap`: stores `value` and returns the previous value. See [`SyncMap::swap`].
+    #[doc(alias("insert", "replace"))]
     fn swap(&self, key: K, value: V) -> Option<Self::Ref<'_>>;
 
     /// Go's `CompareAndSwap`: stores `new` if the value equals `old` (a missing key never
     /// does); returns whether it did. See [`SyncMap::compare_and_swap`].
+    #[doc(alias("compare_exchange", "cas"))]
     fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
@@ -89,6 +107,7 @@ pub trait ConcurrentMap<K, V> {
 
     /// Go's `CompareAndDelete`: deletes `key` if its value equals `old` (a missing key never
     /// does); returns whether it did. See [`SyncMap::compare_and_delete`].
+    #[doc(alias = "remove_if")]
     fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -97,15 +116,18 @@ pub trait ConcurrentMap<K, V> {
 
     /// Go's `Range`: calls `f` on each key and value until it returns `false`; not a
     /// snapshot, and `f` may call any method of the map. See [`SyncMap::range`].
+    #[doc(alias("iter", "for_each"))]
     fn range<F>(&self, f: F)
     where
         F: FnMut(&K, &V) -> bool;
 
     /// Go's `Clear`: deletes every entry. See [`SyncMap::clear`].
+    #[doc(alias = "remove_all")]
     fn clear(&self);
 
     /// The number of keys with a value, exact whenever no write is in flight. See
     /// [`SyncMap::len`].
+    #[doc(alias("size", "count"))]
     fn len(&self) -> usize;
 
     /// Whether the map holds no value, exact whenever no write is in flight. See
@@ -122,6 +144,7 @@ pub trait ConcurrentMap<K, V> {
     /// Implementations must run `f` at most once per insertion of the key, even when many
     /// threads race to insert the same absent key, must not hold a map-wide lock while `f`
     /// runs, and must insert nothing (and release any waiting threads) if `f` panics.
+    #[doc(alias("entry", "get_or_insert_with", "or_insert_with", "compute_if_absent"))]
     fn load_or_store_with<F>(&self, key: K, f: F) -> (Self::Ref<'_>, bool)
     where
         F: FnOnce() -> V;
@@ -129,6 +152,7 @@ pub trait ConcurrentMap<K, V> {
     /// Replaces `key`'s value with `f(&current)`, losing no concurrent update (so `f` may run
     /// more than once); `None`, without calling `f`, if the key is absent. See
     /// [`SyncMap::update`].
+    #[doc(alias("alter", "compute", "and_modify"))]
     fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,
@@ -136,6 +160,7 @@ pub trait ConcurrentMap<K, V> {
         F: FnMut(&V) -> V;
 
     /// A clone of `key`'s value, holding nothing of the map. See [`SyncMap::load_cloned`].
+    #[doc(alias("get_cloned", "get_owned"))]
     fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -168,9 +193,9 @@ pub trait ConcurrentMap<K, V> {
 /// Forwards each method to [`SyncMap`]'s inherent method of the same name.
 impl<K, V, R, S> ConcurrentMap<K, V> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     type Ref<'a>
@@ -184,6 +209,14 @@ where
         Q: Hash + Eq + ?Sized,
     {
         SyncMap::load(self, key)
+    }
+
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        SyncMap::contains_key(self, key)
     }
 
     fn store(&self, key: K, value: V) {

@@ -60,7 +60,8 @@ use crate::primitive::sync::Mutex;
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
-///    once, and bounds `K` and `V` by `Send + 'static` for it.
+///    once, and bounds `K` and `V` by `Send` for it, and by whatever [`Admits`](crate::Admits)
+///    asks (`'static` for a strategy that may reclaim after its own drop).
 /// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored), which
 ///    the map allocates values with (`Stored::new`, then `into_raw`; freed by `from_raw`, once):
 ///    a [`Ref`](Self::Ref) derefs to the value `ptr`
@@ -110,6 +111,9 @@ use crate::primitive::sync::Mutex;
 ///         unsafe { DeferToDrop::make_ref(guard, ptr) }
 ///     }
 /// }
+///
+/// // SAFETY: `DeferToDrop` reclaims everything in its drop, so borrowed keys and values are fine.
+/// unsafe impl<T> syncmap_core::Admits<T> for Counting {}
 ///
 /// pub type CountingMap<K, V> = SyncMap<K, V, Counting>;
 ///
@@ -237,6 +241,27 @@ pub trait StoredPtr<T>: Deref<Target = T> + sealed::Sealed {
     ///
     /// `ptr` came from `into_raw` of the same type, and each such pointer is taken back once.
     unsafe fn from_raw(ptr: NonNull<T>) -> Self;
+
+    /// What a consumed map gives back for each value ([`IntoIter`](crate::IntoIter)): `T` for
+    /// `Box<T>`, whose only owner was the map, and `Arc<T>` for `Arc<T>`, since handles loaded
+    /// earlier may still share the value (they may outlive the map).
+    type Owned;
+
+    /// Unwraps the pointer into [`Owned`](Self::Owned).
+    ///
+    /// ```
+    /// use syncmap_core::reclaim::StoredPtr;
+    /// use std::sync::Arc;
+    ///
+    /// let unboxed: String = StoredPtr::into_owned(Box::new("a".to_string()));
+    /// let shared: Arc<String> = StoredPtr::into_owned(Arc::new("b".to_string()));
+    /// assert_eq!((unboxed.as_str(), shared.as_str()), ("a", "b"));
+    /// ```
+    fn into_owned(self) -> Self::Owned;
+
+    /// Wraps a value that was never behind this pointer as [`Owned`](Self::Owned), as
+    /// `into_owned(new(value))` would, without the round trip through the heap for `Box<T>`.
+    fn owned(value: T) -> Self::Owned;
 }
 
 impl<T> sealed::Sealed for Box<T> {}
@@ -258,6 +283,18 @@ impl<T> StoredPtr<T> for Box<T> {
     unsafe fn from_raw(ptr: NonNull<T>) -> Self {
         // SAFETY: the caller's contract: `ptr` is a leaked box, taken back once.
         unsafe { Box::from_raw(ptr.as_ptr()) }
+    }
+
+    type Owned = T;
+
+    #[inline]
+    fn into_owned(self) -> T {
+        *self
+    }
+
+    #[inline]
+    fn owned(value: T) -> T {
+        value
     }
 }
 
@@ -281,6 +318,18 @@ impl<T> StoredPtr<T> for std::sync::Arc<T> {
         // SAFETY: the caller's contract: `ptr` came from `Arc::into_raw` and its count is taken
         // back once.
         unsafe { std::sync::Arc::from_raw(ptr.as_ptr()) }
+    }
+
+    type Owned = std::sync::Arc<T>;
+
+    #[inline]
+    fn into_owned(self) -> std::sync::Arc<T> {
+        self
+    }
+
+    #[inline]
+    fn owned(value: T) -> std::sync::Arc<T> {
+        std::sync::Arc::new(value)
     }
 }
 

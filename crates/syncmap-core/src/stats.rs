@@ -155,3 +155,40 @@ impl DeleteCounter {
         self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
     }
 }
+
+/// The number of present values, kept by the writers that change it (papaya keeps its length
+/// the same way): `+1` when a key gets a value it did not have, `-1` when a delete takes one,
+/// `-n` when `clear` unlinks `n` present values. Striped like [`DeleteCounter`], so writers on
+/// different threads touch different cache lines; reads never touch it.
+///
+/// Exact whenever no write is in flight, except after a `clear` that raced with lock-free writes
+/// to the entries it unlinked: such a write lands in an entry no table holds any more, and its
+/// `±1` stays in the count. See `SyncMap::len_estimate`.
+#[derive(Debug, Default)]
+pub(crate) struct LenCounter {
+    stripes: [Padded; STRIPES],
+}
+
+impl LenCounter {
+    /// A key got a value.
+    #[inline]
+    pub(crate) fn added(&self) {
+        self.stripes[stripe()].0.fetch_add(1, Relaxed);
+    }
+
+    /// `n` values were taken out.
+    #[inline]
+    pub(crate) fn removed(&self, n: usize) {
+        self.stripes[stripe()].0.fetch_sub(n as u64, Relaxed);
+    }
+
+    /// The sum of the stripes (each wraps below zero when its thread removed values that
+    /// others added), clamped at zero while writes are in flight.
+    pub(crate) fn total(&self) -> usize {
+        let sum = self
+            .stripes
+            .iter()
+            .fold(0_u64, |sum, s| sum.wrapping_add(s.0.load(Relaxed)));
+        usize::try_from(sum as i64).unwrap_or(0)
+    }
+}

@@ -125,7 +125,7 @@ fn into_iter_moves_inline_and_boxed_values_out() {
     for i in (0..100).step_by(2) {
         map.store(i, i + 1000); // every other value replaced: boxed
     }
-    let mut pairs: Vec<(u64, u64)> = map.into_iter().map(|(k, v)| (k, *v)).collect();
+    let mut pairs: Vec<(u64, u64)> = map.into_iter().collect();
     pairs.sort_unstable();
     let expected: Vec<(u64, u64)> = (0..100)
         .map(|i| (i, if i % 2 == 0 { i + 1000 } else { i }))

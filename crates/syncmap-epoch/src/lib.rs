@@ -24,8 +24,10 @@
 //! });
 //! ```
 //!
-//! Values may hold any `Send + 'static` data; the `'static` bound exists because crossbeam's
-//! global collector may drop a replaced value after the map itself is gone.
+//! Keys and values may hold any `Send + 'static` data; the `'static` bound exists because
+//! crossbeam's global collector may drop a replaced value after the map itself is gone. The
+//! seize map below frees everything when it is dropped, so it also takes borrowed keys and
+//! values (see [`syncmap_core::Admits`]).
 //!
 //! # seize (feature `seize`)
 //!
@@ -80,6 +82,9 @@ pub struct EpochReclaim;
 
 /// Go's `sync.Map` with crossbeam-epoch reclamation.
 ///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_epoch::SyncMap;`.
+///
 /// # Examples
 ///
 /// ```
@@ -109,6 +114,34 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 /// Holding it delays the reclamation of memory retired by every thread, so drop it soon.
 /// It is neither `Send` nor `Sync` (the guard belongs to its thread).
 ///
+/// # Holding a value across `.await`
+///
+/// A `Ref` alive across an `.await` makes the future `!Send` ("future cannot be sent between
+/// threads safely ... `*const crossbeam_epoch::internal::Local` cannot be shared"): the guard
+/// it holds is tied to its thread, and crossbeam-epoch has no guard that is not. Instead:
+///
+/// * copy the value out before the `.await`: [`load_cloned`](SyncMap::load_cloned), or
+///   `*map.load(k)?` for `Copy` values; or end the `Ref`'s scope before the `.await`;
+/// * use the seize map, [`seize::SyncMap`], whose [`pin_owned`](seize::SyncMap::pin_owned) gives
+///   a `Send` view ([`seize::PinnedOwned`]) lending `&V` across `.await` (papaya's `pin_owned`);
+/// * use `syncmap_arcswap::SyncMap`, whose loads return an owned `Arc<V>` that is `Send` and
+///   outlives the map.
+///
+/// ```
+/// use syncmap_epoch::SyncMap;
+///
+/// async fn handle(map: &SyncMap<u32, String>) -> usize {
+///     let name: Option<String> = map.load_cloned(&1); // no guard held from here on
+///     std::future::ready(()).await;
+///     name.map_or(0, |n| n.len())
+/// }
+///
+/// fn assert_send<T: Send>(_: T) {}
+/// let map = SyncMap::new();
+/// map.store(1, "one".to_string());
+/// assert_send(handle(&map));
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -127,7 +160,7 @@ pub type Ref<'a, T> = Guarded<'a, Guard, T>;
 //    alive, on any thread; loads under a pinned guard are protected by that guarantee alone.
 // 2. Each `retire` defers exactly one `reclaim`; the global collector runs every deferred
 //    function eventually (some may run after the map is dropped, which the map's
-//    `Send + 'static` bounds on keys and values make sound).
+//    `Send` bounds and `Admits<T>` for `T: 'static` only make sound).
 // 3. The default `Box` allocation; `Ref` keeps the guard the pointer was read under.
 // 4. `crossbeam_epoch::pin` and `defer_unchecked` do not unwind (short of OOM); deferred
 //    functions run later, outside the map's critical steps, and never unwind into crossbeam's
@@ -178,6 +211,10 @@ unsafe impl Reclaim for EpochReclaim {
     }
 }
 
+// SAFETY: only `'static` data: crossbeam's global collector may reclaim retired objects after
+// the map (and any borrow it held) is gone, on any thread.
+unsafe impl<T: 'static> syncmap_core::Admits<T> for EpochReclaim {}
+
 /// Compile-time checks of what must *not* compile, each with a twin that does.
 ///
 /// A map of `!Send` keys is neither `Send` nor `Sync`:
@@ -220,6 +257,44 @@ unsafe impl Reclaim for EpochReclaim {
 /// std::thread::scope(|s| {
 ///     s.spawn(move || value);
 /// });
+/// ```
+///
+/// A future that holds a [`Ref`] across an `.await` is not `Send` (see [`Ref`] for what to do
+/// instead; the twin holds a clone):
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// assert_send(async {
+///     let value = map.load(&1);
+///     std::future::ready(()).await;
+///     value.map(|v| *v)
+/// });
+/// ```
+///
+/// ```
+/// fn assert_send<T: Send>(_: T) {}
+/// let map: syncmap_epoch::SyncMap<u8, u8> = syncmap_epoch::SyncMap::new();
+/// assert_send(async {
+///     let value = map.load_cloned(&1);
+///     std::future::ready(()).await;
+///     value
+/// });
+/// ```
+///
+/// Keys and values must be `'static` (crossbeam may free them after the map is gone); the
+/// twin, with the seize map, compiles:
+///
+/// ```compile_fail
+/// let text = String::from("a b");
+/// let map: syncmap_epoch::SyncMap<&str, u32> = syncmap_epoch::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap(), 1);
+/// ```
+///
+/// ```
+/// let text = String::from("a b");
+/// let map: syncmap_epoch::seize::SyncMap<&str, u32> = syncmap_epoch::seize::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap(), 1);
 /// ```
 ///
 /// A [`Ref`] or a pinned reference cannot outlive its map:

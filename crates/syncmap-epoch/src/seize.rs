@@ -4,6 +4,20 @@
 //! [`SeizeReclaim`] owns a [`seize::Collector`], so each map reclaims its own garbage: memory
 //! retired by one map is never held up by readers of another, and everything a map retired is
 //! freed when the map is dropped (crossbeam's global collector may free it later, on any thread).
+//! So keys and values need not be `'static`; they may borrow from the caller:
+//!
+//! ```
+//! use syncmap_epoch::seize::SyncMap;
+//!
+//! let text = String::from("to be or not to be");
+//! let counts: SyncMap<&str, usize> = SyncMap::new();
+//! for word in text.split(' ') {
+//!     counts.load_or_store(word, 0);
+//!     counts.update(word, |n| n + 1);
+//! }
+//! assert_eq!(counts.load("be").as_deref(), Some(&2));
+//! drop(counts); // before `text`, which it borrows
+//! ```
 //! Loads behave as in the crossbeam backend: [`SyncMap::load`] returns a [`Ref`] that holds a
 //! guard and stays on its thread, and [`SyncMap::pin`] gives plain `&V` for a batch of reads.
 //!
@@ -35,8 +49,8 @@
 use core::ptr::NonNull;
 use std::hash::RandomState;
 
-use ::seize::{Collector, Guard as _, LocalGuard};
-use syncmap_core::{Reclaim, Retire, reclaim::Guarded, unwind};
+use ::seize::{Collector, Guard as _, LocalGuard, OwnedGuard};
+use syncmap_core::{Reclaim, ReclaimOwned, Retire, reclaim::Guarded, unwind};
 
 /// The seize reclamation strategy: one [`seize::Collector`] per map.
 ///
@@ -72,6 +86,9 @@ fn protection_fence() {
 }
 
 /// Go's `sync.Map` with seize reclamation (a collector per map).
+///
+/// The method examples below name this alias `SyncMap`: they run as written after
+/// `use syncmap_epoch::seize::SyncMap;`.
 ///
 /// # Examples
 ///
@@ -204,6 +221,65 @@ unsafe impl Reclaim for SeizeReclaim {
     }
 }
 
+// SAFETY: the collector is the strategy's own, and dropping it (in the strategy's drop, after
+// the map's) reclaims everything still retired; guards borrow the map, so none outlives it.
+// Nothing is reclaimed after that, so borrowed keys and values are sound.
+unsafe impl<T> syncmap_core::Admits<T> for SeizeReclaim {}
+
+/// A pinned view of a seize [`SyncMap`] that is `Send`, from [`SyncMap::pin_owned`]: it and the
+/// `&V` it lends may be held across an `.await` in a `Send` future.
+///
+/// # Examples
+///
+/// ```
+/// use std::{future::Future, pin::pin, task::{Context, Poll, Waker}};
+/// use syncmap_epoch::seize::SyncMap;
+///
+/// fn assert_send<F: Future + Send>(future: F) -> F {
+///     future
+/// }
+///
+/// async fn yield_once() {
+///     let mut yielded = false;
+///     std::future::poll_fn(|_| if yielded { Poll::Ready(()) } else { yielded = true; Poll::Pending })
+///         .await
+/// }
+///
+/// let map: SyncMap<&str, String> = SyncMap::new();
+/// map.store("user", "alice".to_string());
+/// let mut task = pin!(assert_send(async {
+///     let pinned = map.pin_owned();
+///     let user: &String = pinned.load("user").unwrap();
+///     yield_once().await;
+///     user.len()
+/// }));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(task.as_mut().poll(&mut cx).is_pending());
+/// map.store("user", "bob".to_string()); // the task's reference still sees the old value
+/// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(5));
+/// ```
+pub type PinnedOwned<'m, K, V, S = RandomState> =
+    syncmap_core::PinnedOwned<'m, K, V, SeizeReclaim, S>;
+
+// SAFETY: `enter_owned` marks a reservation of its own active with the same store and light
+// barrier as `enter`, and `protection_fence` completes it as in `pin` (item 1 above). A pointer
+// read under a `pin` guard made after the owned guard (on any thread: moving the owned guard
+// there synchronizes) was read after that thread's own `pin` fence, so a retirer either
+// unlinked it before that fence, and the load could not have seen it, or runs its heavy barrier
+// after it, when the owned reservation, entered before, is visible as active: seize then keeps
+// the pointer until that reservation leaves, when the owned guard is dropped. `enter_owned`
+// does not unwind (short of OOM).
+unsafe impl ReclaimOwned for SeizeReclaim {
+    type OwnedGuard<'a> = OwnedGuard<'a>;
+
+    #[inline]
+    fn pin_owned(&self) -> OwnedGuard<'_> {
+        let guard = self.collector.enter_owned();
+        protection_fence();
+        guard
+    }
+}
+
 /// Compile-time checks of what must *not* compile, each with a twin that does.
 ///
 /// A map of `Send` but `!Sync` values can move between threads but not be shared:
@@ -304,6 +380,40 @@ mod tests {
             "a clear waited for later writes"
         );
         assert!(map.load(&0).is_none());
+    }
+
+    #[test]
+    fn an_owned_pin_keeps_its_values_alive_on_another_thread() {
+        let first_drops = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u8, Counted> = SyncMap::new();
+        map.store(0, Counted(first_drops.clone()));
+        let pinned = map.pin_owned();
+        let overwrites = 10_000;
+        std::thread::scope(|s| {
+            // The view goes to another thread, which loads through it and keeps the reference.
+            let first = s
+                .spawn(|| pinned.load(&0).expect("present"))
+                .join()
+                .unwrap();
+            for _ in 0..overwrites {
+                map.store(0, Counted(drops.clone()));
+            }
+            assert_eq!(first_drops.load(SeqCst), 0, "freed under an owned pin");
+            assert!(
+                Arc::ptr_eq(&first.0, &first_drops),
+                "the reference still reads it"
+            );
+            // Another thread's view of the current value: a load through a moved view.
+            s.spawn(|| assert!(pinned.load(&0).is_some()));
+        });
+        drop(pinned);
+        for _ in 0..overwrites {
+            map.store(0, Counted(drops.clone()));
+        }
+        assert_eq!(first_drops.load(SeqCst), 1, "freed once the view is gone");
+        drop(map);
+        assert_eq!(drops.load(SeqCst), 2 * overwrites);
     }
 
     #[test]

@@ -120,6 +120,8 @@ fn run_ops<M: ConcurrentMap<u64, u64>>(
             Op::Load(k) => {
                 let got = map.load(&k).map(|v| *v);
                 prop_assert_eq!(got, model.get(&k).copied(), "step {}: {:?}", i, op);
+                let contains = map.contains_key(&k);
+                prop_assert_eq!(contains, got.is_some(), "step {}: contains_key", i);
             }
             Op::Store(k, v) => {
                 map.store(k, v);

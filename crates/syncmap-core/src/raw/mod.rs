@@ -41,12 +41,13 @@ pub(crate) use iter::PresentEntries;
 use table::{Dirty, ReadOnly};
 
 use crate::{
+    ReclaimOwned,
     primitive::sync::{
         Mutex,
         atomic::{AtomicPtr, AtomicU64, Ordering::*},
     },
     reclaim::Reclaim,
-    stats::{DeleteCounter, HitCounter, Stats},
+    stats::{DeleteCounter, HitCounter, LenCounter, Stats},
     unwind::DropAll,
 };
 use entry::Entry;
@@ -80,6 +81,8 @@ pub(crate) struct RawMap<K, V, R: Reclaim, S> {
     /// Deletes so far, and the total at which the next check for dead entries is due (see the
     /// *Memory* section of `SyncMap` and `bound.rs`).
     deletes: DeleteCounter,
+    /// Present values, for `len_estimate` (see `LenCounter`).
+    present: LenCounter,
     next_dead_check: AtomicU64,
     hash_builder: S,
     reclaim: R,
@@ -109,6 +112,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
+            present: LenCounter::default(),
             next_dead_check: AtomicU64::new(0),
             hash_builder,
             reclaim: R::default(),
@@ -118,6 +122,11 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
 
     pub(crate) fn hasher(&self) -> &S {
         &self.hash_builder
+    }
+
+    /// The number of keys with a value, from the writers' counter (see `LenCounter`).
+    pub(crate) fn len_estimate(&self) -> usize {
+        self.present.total()
     }
 
     /// Protects the current thread's reads of this map (see [`Reclaim::pin`]).
@@ -171,7 +180,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// With exclusive access: takes every key with a value out of the map, with its value,
     /// dropping the keys of deleted entries (all of them, even if one's `Drop` panics: the
     /// first panic is left in `drops`). The map is left empty and usable.
-    pub(crate) fn take_items(&mut self, drops: &mut DropAll) -> Vec<(K, R::Stored<V>)> {
+    pub(crate) fn take_items(&mut self, drops: &mut DropAll) -> Vec<(K, crate::Owned<V, R>)> {
         self.take_entries()
             .into_iter()
             .filter_map(|entry| {
@@ -242,6 +251,17 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         let value = self.load_ptr(guard, key)?;
         // SAFETY: read under `guard`, which lives for 'g.
         Some(unsafe { value.as_ref() })
+    }
+
+    /// Whether `key` has a value (no value handle is made).
+    #[inline]
+    pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = self.pin();
+        self.load_ptr(&guard, key).is_some()
     }
 
     /// Go's `Load`: the value as the strategy's handle.
@@ -338,4 +358,27 @@ fn count_present<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
     limit: usize,
 ) -> usize {
     entries.filter(|e| e.load().is_some()).take(limit).count()
+}
+
+impl<K: Hash + Eq, V, R: ReclaimOwned, S: BuildHasher> RawMap<K, V, R, S> {
+    /// Protection that is not tied to the current thread (see [`ReclaimOwned`]).
+    pub(crate) fn pin_owned(&self) -> R::OwnedGuard<'_> {
+        self.reclaim.pin_owned()
+    }
+
+    /// `key`'s value, borrowed for as long as `owned`, which came from this map's
+    /// [`pin_owned`](Self::pin_owned).
+    pub(crate) fn get_owned<'o, Q>(&'o self, owned: &'o R::OwnedGuard<'_>, key: &Q) -> Option<&'o V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _ = owned;
+        let local = self.pin();
+        let value = self.load_ptr(&local, key)?;
+        // SAFETY: `value` was read under `local`, pinned after `owned` was made and while it
+        // lives, so by `ReclaimOwned`'s contract it stays valid until `owned` is dropped, which
+        // is no sooner than the end of the borrow 'o.
+        Some(unsafe { value.as_ref() })
+    }
 }

@@ -186,6 +186,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         let value = Owned::<V, R>::new(f());
         core::mem::forget(cancel);
         let value = entry.publish_reserved(value);
+        self.present.added();
         self.reservations.notify();
         value
     }

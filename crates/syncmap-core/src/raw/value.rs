@@ -239,13 +239,13 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         drops.finish();
     }
 
-    /// Takes an unreachable entry apart: its key, and its present value as the strategy's
-    /// stored pointer.
+    /// Takes an unreachable entry apart: its key, and its present value as the strategy gives
+    /// it back ([`StoredPtr::Owned`]).
     ///
     /// # Safety
     ///
     /// `ptr` is unlinked from every table, no thread can reach it, and it is not reclaimed.
-    pub(crate) unsafe fn into_parts(ptr: EntryPtr<K, V, R>) -> (K, Option<R::Stored<V>>) {
+    pub(crate) unsafe fn into_parts(ptr: EntryPtr<K, V, R>) -> (K, Option<crate::Owned<V, R>>) {
         // SAFETY: the caller gives us the only access to a live entry.
         let entry = unsafe { ptr.get() };
         // SAFETY: the key is read once; the entry's memory is then freed without dropping it.
@@ -255,10 +255,10 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
             if entry.is_inline(value) {
                 // SAFETY: the inline value is initialized, read once (the slot is emptied above
                 // and never dropped), through the pointer made for it at allocation.
-                R::Stored::<V>::new(unsafe { core::ptr::read(value.as_ptr()) })
+                R::Stored::<V>::owned(unsafe { core::ptr::read(value.as_ptr()) })
             } else {
                 // SAFETY: the slot owned its present value, which came from `alloc`.
-                unsafe { R::Stored::<V>::from_raw(value) }
+                unsafe { R::Stored::<V>::from_raw(value) }.into_owned()
             }
         });
         // SAFETY: the key was moved out and the value taken, so the memory goes without

@@ -52,6 +52,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             else {
                 let entry = Entry::boxed(hash, key, new);
                 self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
+                self.present.added();
                 return None;
             };
             let swapped = entry.swap_locked(new.owned(), &locked);
@@ -66,8 +67,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
     }
 
-    /// Retires `previous`, the value a swap just replaced in `entry`, if there was one, and
-    /// returns it.
+    /// Retires `previous`, the value a swap just replaced in `entry`, if there was one (else the
+    /// key gained a value, which the length counter counts), and returns it.
     #[inline]
     fn retire_previous(
         &self,
@@ -75,6 +76,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         entry: &Entry<K, V, R>,
         previous: Option<NonNull<V>>,
     ) -> Option<NonNull<V>> {
+        if previous.is_none() {
+            self.present.added();
+        }
         if let Some(previous) = previous {
             entry.retire_removed(&self.reclaim, guard, previous);
         }
@@ -99,7 +103,10 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             if let Some(entry) = read.find(hash, &key) {
                 match entry.try_load_or_store(new) {
                     LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                    LoadOrStore::Stored(actual) => return (actual, false),
+                    LoadOrStore::Stored(actual) => {
+                        self.present.added();
+                        return (actual, false);
+                    }
                     LoadOrStore::Expunged(back) => new = back,
                     LoadOrStore::Reserved(back) => {
                         new = back;
@@ -120,6 +127,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                     .load()
                     .expect("a new entry is present");
                 self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
+                self.present.added();
                 return (actual, false);
             };
             let outcome = entry.try_load_or_store(new);
@@ -129,7 +137,10 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             drop(dirty);
             match outcome {
                 LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                LoadOrStore::Stored(actual) => return (actual, false),
+                LoadOrStore::Stored(actual) => {
+                    self.present.added();
+                    return (actual, false);
+                }
                 LoadOrStore::Reserved(back) => {
                     new = back;
                     self.reservations.wait(&entry);
@@ -252,6 +263,10 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             return;
         }
         let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        self.restart_dead_checks_locked(&locked);
+        // SAFETY: the unlinked entries stay alive until retired below, under `guard`.
+        let present = dead.iter().filter(|e| unsafe { e.get() }.load().is_some());
+        self.present.removed(present.count());
         self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
     }
 

@@ -6,13 +6,13 @@ use core::{
 };
 
 use super::SyncMap;
-use crate::reclaim::Reclaim;
+use crate::{Admits, Ref};
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns `key`'s value if present (`true`); otherwise computes it with `f`, stores it and
@@ -48,9 +48,9 @@ where
     ///
     /// ```
     /// use std::{sync::atomic::{AtomicUsize, Ordering}, thread};
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<&str, String, DeferToDrop> = SyncMap::new();
+    /// let map: SyncMap<&str, String> = SyncMap::new();
     /// let calls = AtomicUsize::new(0);
     /// thread::scope(|s| {
     ///     for _ in 0..8 {
@@ -65,7 +65,8 @@ where
     /// });
     /// assert_eq!(calls.load(Ordering::SeqCst), 1);
     /// ```
-    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)
+    #[doc(alias("entry", "get_or_insert_with", "or_insert_with", "compute_if_absent"))]
+    pub fn load_or_store_with<F>(&self, key: K, f: F) -> (Ref<'_, V, R>, bool)
     where
         F: FnOnce() -> V,
     {
@@ -84,9 +85,9 @@ where
     ///
     /// ```
     /// use std::thread;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let hits: SyncMap<&str, u64, DeferToDrop> = SyncMap::new();
+    /// let hits: SyncMap<&str, u64> = SyncMap::new();
     /// hits.store("/", 0);
     /// thread::scope(|s| {
     ///     for _ in 0..4 {
@@ -100,7 +101,8 @@ where
     /// assert_eq!(*hits.load("/").unwrap(), 400);
     /// assert!(hits.update("/missing", |n| n + 1).is_none());
     /// ```
-    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<R::Ref<'_, V>>
+    #[doc(alias("alter", "compute", "and_modify"))]
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -114,13 +116,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, Vec<u8>, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, Vec<u8>> = SyncMap::new();
     /// map.store(1, vec![1, 2, 3]);
     /// let owned: Vec<u8> = map.load_cloned(&1).unwrap();
     /// assert_eq!(owned, [1, 2, 3]);
     /// ```
+    #[doc(alias("get_cloned", "get_owned"))]
     pub fn load_cloned<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -139,9 +141,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.retain(|_key, value| value % 2 == 0);
     /// assert_eq!(map.len(), 5);
     /// assert!(map.load(&3).is_none());

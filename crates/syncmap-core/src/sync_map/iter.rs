@@ -4,7 +4,7 @@
 use core::{fmt, iter::FusedIterator};
 
 use super::SyncMap;
-use crate::{raw::PresentEntries, reclaim::Reclaim, unwind::DropAll};
+use crate::{Owned, raw::PresentEntries, reclaim::Reclaim, unwind::DropAll};
 
 /// An iterator over the keys and values of a pinned map, from [`Pinned::iter`](crate::Pinned::iter).
 ///
@@ -14,9 +14,8 @@ use crate::{raw::PresentEntries, reclaim::Reclaim, unwind::DropAll};
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// let pinned = map.pin();
 /// for (key, value) in &pinned {
 ///     assert_eq!((*key, *value), (1, 2));
@@ -54,9 +53,8 @@ impl<K, V, R: Reclaim> fmt::Debug for Iter<'_, K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().keys().collect::<Vec<_>>(), [&1]);
 /// ```
 pub struct Keys<'p, K, V, R: Reclaim>(pub(super) Iter<'p, K, V, R>);
@@ -83,9 +81,8 @@ impl<K, V, R: Reclaim> fmt::Debug for Keys<'_, K, V, R> {
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, u8> = [(1, 2)].into_iter().collect();
 /// assert_eq!(map.pin().values().collect::<Vec<_>>(), [&2]);
 /// ```
 pub struct Values<'p, K, V, R: Reclaim>(pub(super) Iter<'p, K, V, R>);
@@ -109,24 +106,26 @@ impl<K, V, R: Reclaim> fmt::Debug for Values<'_, K, V, R> {
 
 /// An owning iterator over the keys and values of a map, from `SyncMap::into_iter`.
 ///
-/// Values come as the strategy's stored pointer (`Box<V>` or `Arc<V>`), because some backends
-/// hand out loaded values that may outlive the map, and an owned `V` cannot be taken from them.
+/// Values come as [`Owned<V, R>`](crate::Owned): plain `V` where the strategy stores values in
+/// `Box`es (syncmap-epoch, its seize map, [`DeferToDrop`](crate::reclaim::DeferToDrop)), as
+/// `std`'s and dashmap's maps give them; `Arc<V>` where it stores them in `Arc`s
+/// (syncmap-arcswap), because handles loaded earlier may outlive the map and still share the
+/// value. Items not taken are dropped with the iterator, each once.
 ///
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = [(1, 2)].into_iter().collect();
-/// let (key, value): (u8, Box<u8>) = map.into_iter().next().unwrap();
-/// assert_eq!((key, *value), (1, 2));
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<u8, String> = [(1, "one".to_string())].into_iter().collect();
+/// let (key, value): (u8, String) = map.into_iter().next().unwrap();
+/// assert_eq!((key, value.as_str()), (1, "one"));
 /// ```
 pub struct IntoIter<K, V, R: Reclaim> {
-    items: std::vec::IntoIter<(K, R::Stored<V>)>,
+    items: std::vec::IntoIter<(K, Owned<V, R>)>,
 }
 
 impl<K, V, R: Reclaim> Iterator for IntoIter<K, V, R> {
-    type Item = (K, R::Stored<V>);
+    type Item = (K, Owned<V, R>);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -162,7 +161,7 @@ impl<K, V, R: Reclaim> fmt::Debug for IntoIter<K, V, R> {
 }
 
 impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
-    type Item = (K, R::Stored<V>);
+    type Item = (K, Owned<V, R>);
     type IntoIter = IntoIter<K, V, R>;
 
     /// Takes every key and value out of the map.
@@ -170,10 +169,9 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, String, DeferToDrop> = (0..3).map(|i| (i, i.to_string())).collect();
-    /// let mut pairs: Vec<(u32, String)> = map.into_iter().map(|(k, v)| (k, *v)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, String> = (0..3).map(|i| (i, i.to_string())).collect();
+    /// let mut pairs: Vec<(u32, String)> = map.into_iter().collect();
     /// pairs.sort();
     /// assert_eq!(pairs, [(0, "0".into()), (1, "1".into()), (2, "2".into())]);
     /// ```
@@ -188,5 +186,56 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
         };
         drops.finish();
         iter
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering::SeqCst},
+    };
+
+    use crate::{SyncMap, reclaim::DeferToDrop};
+
+    /// A value that counts its drops.
+    #[derive(Debug)]
+    struct Counted(u64, Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn into_iter_gives_back_values_and_drops_the_rest_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let map: SyncMap<u64, Counted, DeferToDrop> = SyncMap::new();
+        for k in 0..10 {
+            map.store(k, Counted(k, drops.clone()));
+        }
+        map.range(|_, _| true); // some values in read, some stored after in dirty
+        for k in 10..20 {
+            map.store(k, Counted(k, drops.clone()));
+        }
+        map.delete(&3);
+        assert_eq!(drops.load(SeqCst), 0, "retired values wait for the drop");
+        let mut iter = map.into_iter();
+        assert_eq!(iter.len(), 19);
+        assert_eq!(drops.load(SeqCst), 1, "the deleted value went with its map");
+        let taken: Vec<(u64, Counted)> = iter.by_ref().take(5).collect();
+        for (key, value) in &taken {
+            assert_eq!(*key, value.0, "each key comes with its own value");
+        }
+        assert_eq!(drops.load(SeqCst), 1, "taken values are owned, not dropped");
+        drop(iter);
+        assert_eq!(
+            drops.load(SeqCst),
+            1 + 14,
+            "the 14 left are dropped with the iterator"
+        );
+        drop(taken);
+        assert_eq!(drops.load(SeqCst), 20, "every value dropped exactly once");
     }
 }

@@ -10,19 +10,32 @@ use std::hash::RandomState;
 
 mod compute;
 mod iter;
+mod len;
+mod owned;
 mod pinned;
+mod std_names;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
+pub use owned::{PinnedOwned, ReclaimOwned};
 pub use pinned::Pinned;
 
-use crate::{raw::RawMap, reclaim::Reclaim, stats::Stats};
+use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 
 /// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
 ///
 /// `R` is the memory-reclamation strategy and `S` the hasher. Users name a backend's alias
 /// (`syncmap_epoch::SyncMap<K, V>`, ...) rather than this type.
+///
+/// # Examples on this page
+///
+/// The examples of the methods below are written against a backend's alias, `SyncMap<K, V>`
+/// (or `SyncMap<K, V, S>` with a hasher), without saying which: they read the same with
+/// `use syncmap_epoch::SyncMap;`, `use syncmap_epoch::seize::SyncMap;` or
+/// `use syncmap_arcswap::SyncMap;` (whose loads return `Arc<V>`, so `*` and `as_deref` work
+/// alike). Copy the `use` line from the backend's own docs. As doc tests they run against
+/// [`DeferToDrop`](crate::reclaim::DeferToDrop), through a hidden alias.
 ///
 /// # Design
 ///
@@ -68,9 +81,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -82,9 +94,8 @@ impl<K, V, R: Reclaim> SyncMap<K, V, R, RandomState> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_capacity(1024);
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u64, u64> = SyncMap::with_capacity(1024);
     /// map.store(1, 2);
     /// assert_eq!(map.len(), 1);
     /// ```
@@ -100,9 +111,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// map.store(7, 49);
     /// assert_eq!(*map.load(&7).unwrap(), 49);
     /// ```
@@ -116,9 +127,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> =
+    /// let map: SyncMap<u64, u64> =
     ///     SyncMap::with_capacity_and_hasher(16, RandomState::new());
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
@@ -135,23 +146,24 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// use std::hash::RandomState;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = SyncMap::with_hasher(RandomState::new());
+    /// let map: SyncMap<u64, u64> = SyncMap::with_hasher(RandomState::new());
     /// let _hasher: &RandomState = map.hasher();
     /// ```
     pub fn hasher(&self) -> &S {
         self.raw.hasher()
     }
 
-    /// Counters of hits, misses, promotions and rebuilds: see [`Stats`].
+    /// Counters of hits, misses, promotions, rebuilds and compactions, and the entries held
+    /// (live and dead): see [`Stats`]. Counting the entries makes this O(n), under the lock that
+    /// writers of new keys take: a diagnostic, not a metric to scrape in a loop.
     ///
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2); // both new keys share one rebuild of dirty
     /// assert_eq!(map.stats().dirty_rebuilds, 1);
@@ -163,9 +175,9 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns the value stored for `key`, if any.
@@ -176,15 +188,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<String, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<String, u32> = SyncMap::new();
     /// map.store("a".to_string(), 1);
     /// assert_eq!(map.load("a").as_deref(), Some(&1));
     /// assert!(map.load("b").is_none());
     /// ```
     #[inline]
-    pub fn load<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias = "get")]
+    pub fn load<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -198,9 +210,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..100).map(|i| (i, i * i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..100).map(|i| (i, i * i)).collect();
     /// let pinned = map.pin();
     /// let sum: u32 = (0..100).filter_map(|i| pinned.load(&i)).sum();
     /// assert_eq!(sum, (0..100).map(|i| i * i).sum());
@@ -214,13 +225,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.store("a", 2);
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("insert", "set", "put"))]
     pub fn store(&self, key: K, value: V) {
         self.raw.store(key, value);
     }
@@ -230,13 +241,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(map.swap("a", 1).is_none());
     /// assert_eq!(map.swap("a", 2).as_deref(), Some(&1));
     /// ```
-    pub fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
+    #[doc(alias("insert", "replace"))]
+    pub fn swap(&self, key: K, value: V) -> Option<Ref<'_, V, R>> {
         self.raw.swap(key, value)
     }
 
@@ -246,15 +257,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// let (value, loaded) = map.load_or_store("a", 1);
     /// assert_eq!((*value, loaded), (1, false));
     /// let (value, loaded) = map.load_or_store("a", 2);
     /// assert_eq!((*value, loaded), (1, true));
     /// ```
-    pub fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
+    #[doc(alias("entry", "get_or_insert", "or_insert", "try_insert"))]
+    pub fn load_or_store(&self, key: K, value: V) -> (Ref<'_, V, R>, bool) {
         self.raw.load_or_store(key, value)
     }
 
@@ -263,14 +274,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert_eq!(map.load_and_delete("a").as_deref(), Some(&1));
     /// assert!(map.load_and_delete("a").is_none());
     /// ```
-    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<R::Ref<'_, V>>
+    #[doc(alias("remove", "take"))]
+    pub fn load_and_delete<Q>(&self, key: &Q) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -283,13 +294,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// map.delete("a");
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove")]
     pub fn delete<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,
@@ -304,15 +315,15 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// assert!(!map.compare_and_swap("a", &0, 1)); // missing
     /// map.store("a", 1);
     /// assert!(!map.compare_and_swap("a", &0, 2));
     /// assert!(map.compare_and_swap("a", &1, 2));
     /// assert_eq!(*map.load("a").unwrap(), 2);
     /// ```
+    #[doc(alias("compare_exchange", "cas"))]
     pub fn compare_and_swap<Q>(&self, key: &Q, old: &V, new: V) -> bool
     where
         K: Borrow<Q>,
@@ -327,14 +338,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// assert!(!map.compare_and_delete("a", &2));
     /// assert!(map.compare_and_delete("a", &1));
     /// assert!(map.load("a").is_none());
     /// ```
+    #[doc(alias = "remove_if")]
     pub fn compare_and_delete<Q>(&self, key: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -354,9 +365,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=4).map(|i| (i, i * 10)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (1..=4).map(|i| (i, i * 10)).collect();
     /// let mut sum = 0;
     /// map.range(|_key, value| {
     ///     sum += value;
@@ -364,6 +374,7 @@ where
     /// });
     /// assert_eq!(sum, 100);
     /// ```
+    #[doc(alias("iter", "for_each"))]
     pub fn range<F>(&self, mut f: F)
     where
         F: FnMut(&K, &V) -> bool,
@@ -383,14 +394,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (0..10).map(|i| (i, i)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
     /// map.clear();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias = "remove_all")]
     pub fn clear(&self) {
         self.raw.clear();
     }
@@ -400,14 +411,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// map.store(1, 1);
     /// map.store(2, 2);
     /// map.delete(&1);
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[doc(alias("size", "count"))]
     pub fn len(&self) -> usize {
         self.raw.count_present(usize::MAX)
     }
@@ -417,9 +428,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = SyncMap::new();
     /// assert!(map.is_empty());
     /// map.store(1, 1);
     /// assert!(!map.is_empty());
@@ -442,9 +452,9 @@ where
 
 impl<K, V, R, S> fmt::Debug for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static + fmt::Debug,
-    V: Send + 'static + fmt::Debug,
-    R: Reclaim,
+    K: Hash + Eq + Send + fmt::Debug,
+    V: Send + fmt::Debug,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Formats the entries as `range` visits them.
@@ -460,9 +470,9 @@ where
 
 impl<K, V, R, S> FromIterator<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher + Default,
 {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
@@ -474,9 +484,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
@@ -486,9 +496,9 @@ where
 
 impl<K, V, R, S> Extend<(K, V)> for &SyncMap<K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {

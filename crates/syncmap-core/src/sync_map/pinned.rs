@@ -11,7 +11,7 @@ use super::{
     SyncMap,
     iter::{Iter, Keys, Values},
 };
-use crate::reclaim::Reclaim;
+use crate::{Admits, reclaim::Reclaim};
 
 /// A pinned view of a map: loads return plain references that live as long as the pin.
 ///
@@ -21,18 +21,17 @@ use crate::reclaim::Reclaim;
 /// # Examples
 ///
 /// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+/// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+/// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
 /// let pinned = map.pin();
 /// let (a, b) = (pinned.load("a").unwrap(), pinned.load("b").unwrap());
 /// assert_eq!(a + b, 3);
 /// ```
 pub struct Pinned<'m, K, V, R: Reclaim, S = RandomState> {
-    map: &'m SyncMap<K, V, R, S>,
+    pub(super) map: &'m SyncMap<K, V, R, S>,
     /// From the raw map's `pin`: the raw layer's lookups take it as the proof that what they
     /// return lives.
-    guard: R::Guard<'m>,
+    pub(super) guard: R::Guard<'m>,
 }
 
 impl<K, V, R: Reclaim, S> fmt::Debug for Pinned<'_, K, V, R, S> {
@@ -55,9 +54,8 @@ impl<'m, K, V, R: Reclaim, S> Pinned<'m, K, V, R, S> {
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u8, u8> = SyncMap::new();
     /// let pinned = map.pin();
     /// pinned.map().store(1, 1);
     /// assert_eq!(pinned.load(&1), Some(&1));
@@ -69,9 +67,9 @@ impl<'m, K, V, R: Reclaim, S> Pinned<'m, K, V, R, S> {
 
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Returns a reference to `key`'s value, valid as long as the pin.
@@ -79,9 +77,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = SyncMap::new();
     /// map.store("a", 1);
     /// let pinned = map.pin();
     /// let a: &u32 = pinned.load("a").unwrap();
@@ -89,6 +86,7 @@ where
     /// assert_eq!((*a, *pinned.load("a").unwrap()), (1, 2));
     /// ```
     #[inline]
+    #[doc(alias = "get")]
     pub fn load<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -103,9 +101,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<u32, u32, DeferToDrop> = (1..=3).map(|i| (i, i * 10)).collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u32, u32> = (1..=3).map(|i| (i, i * 10)).collect();
     /// let pinned = map.pin();
     /// let mut pairs: Vec<(u32, u32)> = pinned.iter().map(|(k, v)| (*k, *v)).collect();
     /// pairs.sort();
@@ -120,9 +117,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
     /// let mut keys: Vec<&str> = map.pin().keys().copied().collect();
     /// keys.sort();
     /// assert_eq!(keys, ["a", "b"]);
@@ -136,9 +132,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-    ///
-    /// let map: SyncMap<&str, u32, DeferToDrop> = [("a", 1), ("b", 2)].into_iter().collect();
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<&str, u32> = [("a", 1), ("b", 2)].into_iter().collect();
     /// assert_eq!(map.pin().values().sum::<u32>(), 3);
     /// ```
     pub fn values(&self) -> Values<'_, K, V, R> {
@@ -149,9 +144,9 @@ where
 #[cfg(feature = "rayon")]
 impl<K, V, R, S> Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send + Sync,
+    V: Send + Sync,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     /// Iterates over the keys and values in parallel on rayon's thread pool, with
@@ -161,9 +156,9 @@ where
     ///
     /// ```
     /// use rayon::prelude::*;
-    /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
     ///
-    /// let map: SyncMap<u64, u64, DeferToDrop> = (0..10_000).map(|i| (i, i)).collect();
+    /// let map: SyncMap<u64, u64> = (0..10_000).map(|i| (i, i)).collect();
     /// let pinned = map.pin();
     /// let sum: u64 = pinned.par_iter().map(|(_, v)| *v).sum();
     /// assert_eq!(sum, (0..10_000).sum());
@@ -175,9 +170,9 @@ where
 
 impl<'p, K, V, R, S> IntoIterator for &'p Pinned<'_, K, V, R, S>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    R: Reclaim,
+    K: Hash + Eq + Send,
+    V: Send,
+    R: Admits<(K, V)>,
     S: BuildHasher,
 {
     type Item = (&'p K, &'p V);
