@@ -169,7 +169,7 @@ pub struct Syncmap<R: Admits<(u64, u64)>>(SyncMap<u64, u64, R, Hasher>);
 pub struct PinnedSyncmap<R: Admits<(u64, u64)>>(Syncmap<R>);
 
 /// The pinned reader of a [`PinnedSyncmap`].
-#[allow(missing_debug_implementations)] // `Pinned` is `Debug` only for `Debug` strategies.
+#[derive(Debug)]
 pub struct PinnedReader<'a, R: Admits<(u64, u64)>>(syncmap_core::Pinned<'a, u64, u64, R, Hasher>);
 
 impl<R: Admits<(u64, u64)>> Reader for PinnedReader<'_, R> {

@@ -279,53 +279,6 @@ unsafe impl ReclaimOwned for SeizeReclaim {
         guard
     }
 }
-
-/// Compile-time checks of what must *not* compile, each with a twin that does.
-///
-/// A map of `Send` but `!Sync` values can move between threads but not be shared:
-///
-/// ```compile_fail
-/// fn is_sync<T: Sync>() {}
-/// is_sync::<syncmap_epoch::seize::SyncMap<u8, std::cell::Cell<u8>>>();
-/// ```
-///
-/// ```
-/// fn is_send<T: Send>() {}
-/// fn is_sync<T: Sync>() {}
-/// is_send::<syncmap_epoch::seize::SyncMap<u8, std::cell::Cell<u8>>>();
-/// is_sync::<syncmap_epoch::seize::SyncMap<String, Vec<u8>>>();
-/// ```
-///
-/// A [`Ref`] holds a seize guard and cannot cross threads, nor outlive its map:
-///
-/// ```compile_fail
-/// let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
-/// map.store(1, 1);
-/// let value = map.load(&1).unwrap();
-/// std::thread::scope(|s| {
-///     s.spawn(move || *value);
-/// });
-/// ```
-///
-/// ```compile_fail
-/// let value = {
-///     let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
-///     map.store(1, 1);
-///     map.load(&1).unwrap()
-/// };
-/// ```
-///
-/// ```
-/// let map: syncmap_epoch::seize::SyncMap<u8, u8> = syncmap_epoch::seize::SyncMap::new();
-/// map.store(1, 1);
-/// let value = *map.load(&1).unwrap();
-/// std::thread::scope(|s| {
-///     s.spawn(move || value);
-/// });
-/// ```
-#[cfg(doctest)]
-pub struct CompileFailTests;
-
 #[cfg(test)]
 mod tests {
     use std::sync::{

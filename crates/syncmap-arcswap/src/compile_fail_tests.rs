@@ -1,0 +1,87 @@
+//! Compile-time checks of what must *not* compile, each with a twin that does (the shape of
+//! arc-swap's `compile_fail_tests.rs`), compiled for doc tests only.
+
+/// The arc-swap map, [`SyncMap`](crate::SyncMap).
+///
+/// Keys and values may borrow (the map frees everything when dropped), but a loaded `Arc<V>`
+/// of borrowed data cannot outlive the data:
+///
+/// ```compile_fail
+/// let value = {
+///     let text = String::from("a");
+///     let map: syncmap_arcswap::SyncMap<u8, &str> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, text.as_str());
+///     map.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let text = String::from("a");
+/// let value = {
+///     let map: syncmap_arcswap::SyncMap<u8, &str> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, text.as_str());
+///     map.load(&1).unwrap()
+/// };
+/// assert_eq!(*value, "a"); // outlives the map, not `text`
+/// ```
+///
+/// A map of `!Send` keys is neither `Send` nor `Sync`:
+///
+/// ```compile_fail
+/// fn is_sync<T: Sync>() {}
+/// is_sync::<syncmap_arcswap::SyncMap<std::rc::Rc<u8>, u8>>();
+/// ```
+///
+/// Values are shared with loaded `Arc`s, which the map may leave behind on another thread: a
+/// map of `Send` but `!Sync` values is not `Send` (unlike the epoch backends, whose handles
+/// borrow the map):
+///
+/// ```compile_fail
+/// fn is_send<T: Send>() {}
+/// is_send::<syncmap_arcswap::SyncMap<u8, std::cell::Cell<u8>>>();
+/// ```
+///
+/// ```
+/// fn is_send<T: Send>() {}
+/// fn is_sync<T: Sync>() {}
+/// is_send::<syncmap_arcswap::SyncMap<u8, u8>>();
+/// is_send::<syncmap_arcswap::SyncMap<String, Vec<u8>>>();
+/// is_sync::<syncmap_arcswap::SyncMap<String, Vec<u8>>>();
+/// ```
+///
+/// A loaded value of a `!Sync` type cannot cross threads:
+///
+/// ```compile_fail
+/// let map: syncmap_arcswap::SyncMap<u8, std::cell::Cell<u8>> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, std::cell::Cell::new(1));
+/// let value = map.load(&1).unwrap();
+/// std::thread::spawn(move || value.get());
+/// ```
+///
+/// ```
+/// let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, 1);
+/// let value = map.load(&1).unwrap();
+/// std::thread::spawn(move || *value).join().unwrap();
+/// ```
+///
+/// A pinned reference cannot outlive its map (loaded `Arc`s can):
+///
+/// ```compile_fail
+/// let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+/// map.store(1, 1);
+/// let value = {
+///     let pinned = map.pin();
+///     pinned.load(&1).unwrap()
+/// };
+/// ```
+///
+/// ```
+/// let value = {
+///     let map: syncmap_arcswap::SyncMap<u8, u8> = syncmap_arcswap::SyncMap::new();
+///     map.store(1, 1);
+///     map.load(&1).unwrap()
+/// };
+/// assert_eq!(*value, 1);
+/// ```
+pub struct ArcSwap;
