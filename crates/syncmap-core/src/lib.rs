@@ -70,6 +70,6 @@ pub mod unwind;
 pub use admits::Admits;
 pub use map::ConcurrentMap;
 pub use names::{Owned, Ref};
-pub use reclaim::{Reclaim, Retire};
+pub use reclaim::{Reclaim, ReclaimOwned, Retire};
 pub use stats::Stats;
-pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, ReclaimOwned, SyncMap, Values};
+pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, SyncMap, Values};

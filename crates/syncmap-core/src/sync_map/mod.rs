@@ -18,7 +18,7 @@ mod std_names;
 mod tests;
 
 pub use iter::{IntoIter, Iter, Keys, Values};
-pub use owned::{PinnedOwned, ReclaimOwned};
+pub use owned::PinnedOwned;
 pub use pinned::Pinned;
 
 use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};

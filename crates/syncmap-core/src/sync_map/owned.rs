@@ -9,37 +9,7 @@ use core::{
 use std::hash::RandomState;
 
 use super::SyncMap;
-use crate::Admits;
-use crate::reclaim::{DeferToDrop, Reclaim};
-
-/// A strategy that can also hand out guards that are not tied to a thread (papaya's and seize's
-/// `OwnedGuard`), for [`SyncMap::pin_owned`].
-///
-/// # Safety
-///
-/// Besides [`Reclaim`]'s contract: while an owned guard `o` from [`pin_owned`](Self::pin_owned)
-/// lives, a pointer that any thread read under a guard from [`Reclaim::pin`], pinned after `o`
-/// was made (in happens-before order, e.g. after `o` was moved to that thread), is reclaimed
-/// only after `o` is dropped, as if it had been read under `o` itself. `pin_owned` does not
-/// unwind.
-pub unsafe trait ReclaimOwned: Reclaim {
-    /// A guard that may be sent to, and shared with, other threads.
-    type OwnedGuard<'a>: Send + Sync
-    where
-        Self: 'a;
-
-    /// Enters a protected region that is not tied to the current thread.
-    fn pin_owned(&self) -> Self::OwnedGuard<'_>;
-}
-
-// SAFETY: `DeferToDrop` reclaims nothing before it is dropped, after the map and so after every
-// view borrowing it; `()` does not unwind.
-unsafe impl ReclaimOwned for DeferToDrop {
-    type OwnedGuard<'a> = ();
-
-    #[inline]
-    fn pin_owned(&self) {}
-}
+use crate::{Admits, reclaim::ReclaimOwned};
 
 /// A pinned view of a map that may cross threads and `.await` points: loads return `&V` that
 /// live as long as the view, and the view is `Send` and `Sync` (when the map is `Sync`).

@@ -20,9 +20,17 @@
 //! [`DeferToDrop`] is the smallest sound strategy: it frees nothing until the map is dropped. It
 //! is the reference the conformance suite and the loom models run against.
 
-use core::{fmt, marker::PhantomData, ops::Deref, ptr::NonNull};
+use core::{ops::Deref, ptr::NonNull};
 
-use crate::primitive::sync::Mutex;
+mod defer_to_drop;
+mod guarded;
+mod owned;
+mod retired;
+
+pub use defer_to_drop::DeferToDrop;
+pub use guarded::Guarded;
+pub use owned::ReclaimOwned;
+pub use retired::Retired;
 
 /// A memory-reclamation strategy for [`SyncMap`](crate::SyncMap).
 ///
@@ -64,8 +72,7 @@ use crate::primitive::sync::Mutex;
 ///    asks (`'static` for a strategy that may reclaim after its own drop).
 /// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored), which
 ///    the map allocates values with (`Stored::new`, then `into_raw`; freed by `from_raw`, once):
-///    a [`Ref`](Self::Ref) derefs to the value `ptr`
-///    points at for as long as it lives, even after the pointer is retired and the guard it was
+///    a [`Ref`](Self::Ref) derefs to the value `ptr` points at for as long as it lives, even after the pointer is retired and the guard it was
 ///    made from would have expired. A `Ref` that can outlive the borrow of its map shares the
 ///    value through `Stored<T>` itself (both are `Arc<T>`, say): the map is `Send` when
 ///    `Stored<V>` is, even while such handles live on the thread it leaves.
@@ -330,253 +337,5 @@ impl<T> StoredPtr<T> for std::sync::Arc<T> {
     #[inline]
     fn owned(value: T) -> std::sync::Arc<T> {
         std::sync::Arc::new(value)
-    }
-}
-
-/// A retired pointer with its type erased, for strategies that keep their own lists of garbage
-/// ([`DeferToDrop`], `syncmap-arcswap`). Dropping it without [`reclaim`](Self::reclaim) leaks.
-///
-/// # Examples
-///
-/// Only a [`Reclaim::retire`] implementation has pointers to wrap:
-///
-/// ```
-/// use core::ptr::NonNull;
-/// use syncmap_core::{Retire, reclaim::Retired};
-///
-/// /// Garbage kept until the bag is dropped, as `DeferToDrop` does.
-/// #[derive(Default)]
-/// struct Bag(Vec<Retired>);
-///
-/// impl Bag {
-///     /// Called from a strategy's `Reclaim::retire`.
-///     ///
-///     /// # Safety
-///     ///
-///     /// As for `Reclaim::retire`.
-///     #[allow(dead_code)]
-///     unsafe fn push<T: Retire>(&mut self, ptr: NonNull<T>) {
-///         // SAFETY: forwarded from our caller, `Reclaim::retire`.
-///         self.0.push(unsafe { Retired::new(ptr) });
-///     }
-/// }
-///
-/// impl Drop for Bag {
-///     fn drop(&mut self) {
-///         for retired in self.0.drain(..) {
-///             // SAFETY: the strategy owning the bag is dropped after the map, so no guard is
-///             // alive.
-///             unsafe { retired.reclaim() }
-///         }
-///     }
-/// }
-/// drop(Bag::default());
-/// ```
-pub struct Retired {
-    ptr: NonNull<()>,
-    reclaim: unsafe fn(NonNull<()>),
-}
-
-// SAFETY: `Retired::new`'s contract makes the pointee reclaimable on any thread
-// (`Reclaim::retire` requires it), and `Retired` offers no access to it other than `reclaim`.
-unsafe impl Send for Retired {}
-
-// SAFETY: no method takes `&Retired`, so shared references give no access to the pointee.
-unsafe impl Sync for Retired {}
-
-impl Retired {
-    /// Wraps a pointer given to [`Reclaim::retire`].
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is a pointer the map passed to `retire`, so `retire`'s contract holds for it.
-    #[inline]
-    pub unsafe fn new<T: Retire>(ptr: NonNull<T>) -> Self {
-        Retired {
-            ptr: ptr.cast(),
-            reclaim: reclaim_erased::<T>,
-        }
-    }
-
-    /// Calls [`Retire::reclaim`] on the pointer.
-    ///
-    /// # Safety
-    ///
-    /// No guard that may have observed the pointer is alive ([`Reclaim`]'s *Protection*).
-    #[inline]
-    pub unsafe fn reclaim(self) {
-        // SAFETY: `ptr` was retired as a `T` with `reclaim_erased::<T>` (`new`), it is reclaimed
-        // once (`self` is consumed), and the caller says no guard can still read it.
-        unsafe { (self.reclaim)(self.ptr) }
-    }
-}
-
-impl fmt::Debug for Retired {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Retired").field("ptr", &self.ptr).finish()
-    }
-}
-
-/// A [`Reclaim::Ref`] for guard-based strategies: a value pointer together with the guard it
-/// was read under, which keeps the value alive.
-///
-/// Epoch strategies use it as `type Ref<'a, T: 'a> = Guarded<'a, Self::Guard<'a>, T>`. It holds
-/// a guard, so it delays reclamation (of every map sharing the collector) while it lives; it is
-/// `Send` or `Sync` only if the guard and `T` are (epoch guards are neither).
-///
-/// # Invariant
-///
-/// `value` points at a `T` that stays valid while `guard` lives and for at most `'a`.
-///
-/// # Examples
-///
-/// ```
-/// use syncmap_core::reclaim::Guarded;
-///
-/// // A guard-based backend hands `Guarded` out from `load`; this one is built by hand.
-/// let value = 7_u32;
-/// // SAFETY: `value` is a live local that outlives the handle, so even the unit guard suffices.
-/// let handle: Guarded<'_, (), u32> = unsafe { Guarded::new((), (&value).into()) };
-/// assert_eq!(*handle, 7);
-/// ```
-pub struct Guarded<'a, G, T> {
-    value: NonNull<T>,
-    guard: G,
-    _borrow: PhantomData<&'a T>,
-}
-
-impl<'a, G, T> Guarded<'a, G, T> {
-    /// Pairs `value` with the guard that protects it.
-    ///
-    /// # Safety
-    ///
-    /// `value` points at a `T` that stays valid while `guard` lives and for `'a` (as is the case
-    /// for a pointer read under `guard` from a map borrowed for `'a`, by [`Reclaim`]'s
-    /// *Protection*), and nothing mutates it meanwhile.
-    #[inline]
-    pub unsafe fn new(guard: G, value: NonNull<T>) -> Self {
-        Guarded {
-            value,
-            guard,
-            _borrow: PhantomData,
-        }
-    }
-
-    /// The guard this handle holds.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use syncmap_core::reclaim::Guarded;
-    ///
-    /// let value = 1_u8;
-    /// // SAFETY: `value` outlives the handle.
-    /// let handle = unsafe { Guarded::<(), u8>::new((), (&value).into()) };
-    /// let () = *handle.guard();
-    /// ```
-    #[inline]
-    pub fn guard(&self) -> &G {
-        &self.guard
-    }
-}
-
-impl<G, T> Deref for Guarded<'_, G, T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        // SAFETY: the type's invariant: `value` is valid while `self.guard` lives, and we own it.
-        unsafe { self.value.as_ref() }
-    }
-}
-
-impl<G, T: fmt::Debug> fmt::Debug for Guarded<'_, G, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<G, T: fmt::Display> fmt::Display for Guarded<'_, G, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
-
-/// A strategy that frees nothing while the map is alive: every retired object is kept until the
-/// map is dropped.
-///
-/// Sound without any concurrency reasoning, and therefore the reference strategy for the
-/// conformance suite and the loom models. Memory grows with every overwrite and delete, so it
-/// suits tests and short-lived maps, not production caches.
-///
-/// # Examples
-///
-/// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-///
-/// let map: SyncMap<&str, u32, DeferToDrop> = SyncMap::new();
-/// map.store("a", 1);
-/// map.store("a", 2); // the old value 1 is kept until `map` is dropped
-/// assert_eq!(*map.load("a").unwrap(), 2);
-/// ```
-#[derive(Default)]
-pub struct DeferToDrop {
-    retired: Mutex<Vec<Retired>>,
-}
-
-impl fmt::Debug for DeferToDrop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeferToDrop")
-            .field("retired", &self.retired.lock().len())
-            .finish()
-    }
-}
-
-/// Frees one retired `T` behind an erased pointer.
-///
-/// # Safety
-///
-/// `ptr` is a retired `NonNull<T>` being reclaimed for the only time.
-unsafe fn reclaim_erased<T: Retire>(ptr: NonNull<()>) {
-    // SAFETY: the caller's contract, forwarded.
-    unsafe { T::reclaim(ptr.cast::<T>()) }
-}
-
-// SAFETY: (1) nothing is reclaimed before the strategy is dropped, which happens after the map is
-// dropped, so after every guard (they borrow the map). (2) `Drop` reclaims each retired pointer
-// once. (3) `Box` storage; `Ref` is a plain reference that borrows the map, and nothing is freed
-// while the map lives. (4) nothing here unwinds except on OOM.
-unsafe impl Reclaim for DeferToDrop {
-    type Guard<'a> = ();
-    type Ref<'a, T: 'a> = &'a T;
-    type Stored<T> = Box<T>;
-
-    #[inline]
-    fn pin(&self) -> Self::Guard<'_> {}
-
-    unsafe fn retire<T: Retire>(&self, _guard: &(), ptr: NonNull<T>) {
-        // SAFETY: forwarded from our caller.
-        let retired = unsafe { Retired::new(ptr) };
-        self.retired.lock().push(retired);
-    }
-
-    #[inline]
-    unsafe fn make_ref<'a, T: 'a>(_guard: (), ptr: NonNull<T>) -> &'a T {
-        // SAFETY: nothing this strategy is given is freed before it is dropped, and the map (which
-        // owns it) outlives 'a.
-        unsafe { ptr.as_ref() }
-    }
-}
-
-impl Drop for DeferToDrop {
-    /// Reclaims everything, even if a reclaimer panics (a user's `Drop`); the first panic then
-    /// resumes (see [`DropAll`](crate::unwind::DropAll)).
-    fn drop(&mut self) {
-        let mut drops = crate::unwind::DropAll::new();
-        for retired in core::mem::take(self.retired.get_mut()) {
-            // SAFETY: the map is gone, so no guard is alive.
-            drops.run(|| unsafe { retired.reclaim() });
-        }
-        drops.finish();
     }
 }
