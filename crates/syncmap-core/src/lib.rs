@@ -57,7 +57,6 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-mod admits;
 mod map;
 mod names;
 mod primitive;
@@ -67,9 +66,8 @@ mod stats;
 mod sync_map;
 pub mod unwind;
 
-pub use admits::Admits;
 pub use map::ConcurrentMap;
 pub use names::{Owned, Ref};
-pub use reclaim::{Reclaim, ReclaimOwned, Retire};
+pub use reclaim::{Admits, Reclaim, ReclaimOwned, Retire};
 pub use stats::Stats;
 pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, SyncMap, Values};

@@ -2,7 +2,7 @@
 
 use core::{fmt, ptr::NonNull};
 
-use super::{Reclaim, ReclaimOwned, Retire, Retired};
+use super::{Admits, Reclaim, ReclaimOwned, Retire, Retired};
 use crate::primitive::sync::Mutex;
 
 /// A strategy that frees nothing while the map is alive: every retired object is kept until the
@@ -82,3 +82,6 @@ unsafe impl ReclaimOwned for DeferToDrop {
     #[inline]
     fn pin_owned(&self) {}
 }
+
+// SAFETY: `DeferToDrop` reclaims every retired object in its own drop, and nothing after.
+unsafe impl<T> Admits<T> for DeferToDrop {}

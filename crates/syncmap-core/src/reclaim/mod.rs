@@ -22,11 +22,13 @@
 
 use core::{ops::Deref, ptr::NonNull};
 
+mod admits;
 mod defer_to_drop;
 mod guarded;
 mod owned;
 mod retired;
 
+pub use admits::Admits;
 pub use defer_to_drop::DeferToDrop;
 pub use guarded::Guarded;
 pub use owned::ReclaimOwned;
@@ -68,7 +70,7 @@ pub use retired::Retired;
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
-///    once, and bounds `K` and `V` by `Send` for it, and by whatever [`Admits`](crate::Admits)
+///    once, and bounds `K` and `V` by `Send` for it, and by whatever [`Admits`]
 ///    asks (`'static` for a strategy that may reclaim after its own drop).
 /// 3. **Allocation.** [`make_ref`](Self::make_ref) agrees with [`Stored`](Self::Stored), which
 ///    the map allocates values with (`Stored::new`, then `into_raw`; freed by `from_raw`, once):

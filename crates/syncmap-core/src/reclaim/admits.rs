@@ -1,7 +1,9 @@
 //! [`Admits`]: which keys and values a strategy can hold, so that borrowed ones (`&str` from a
 //! local `String`) are allowed wherever the strategy frees everything before the map is gone.
 
-use crate::reclaim::{DeferToDrop, Reclaim};
+#[cfg(doc)]
+use super::DeferToDrop;
+use super::Reclaim;
 
 /// A strategy that may hold objects of type `T` (for the map: `T = (K, V)`).
 ///
@@ -46,6 +48,3 @@ use crate::reclaim::{DeferToDrop, Reclaim};
     note = "this strategy may free replaced keys and values after the map is gone; store owned data, or use a strategy that frees everything when the map drops (seize, arc-swap)"
 )]
 pub unsafe trait Admits<T>: Reclaim {}
-
-// SAFETY: `DeferToDrop` reclaims every retired object in its own drop, and nothing after.
-unsafe impl<T> Admits<T> for DeferToDrop {}
