@@ -169,20 +169,22 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     }
 
     /// Links a new key's entry into dirty, first rebuilding dirty and marking read amended if
-    /// this is the first new key since the last promotion.
-    pub(super) fn insert_new_locked(
+    /// this is the first new key since the last promotion; returns it, borrowed for as long as
+    /// `guard`.
+    pub(super) fn insert_new_locked<'g>(
         &self,
         dirty: &mut Dirty<K, V, R>,
         read: &ReadOnly<K, V, R>,
+        guard: &'g R::Guard<'_>,
         hash: u64,
         entry: EntryPtr<K, V, R>,
         locked: &Locked<'_>,
-    ) {
+    ) -> Linked<'g, K, V, R> {
         if !read.amended() {
             Self::dirty_locked(dirty, read, locked);
             read.amended.store(true, Release);
         }
-        dirty.insert(hash, entry);
+        dirty.insert_new(guard, hash, entry)
     }
 
     /// Go's `dirtyLocked`: builds dirty from read, expunging deleted entries. Copies pointers

@@ -149,11 +149,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 self.entry_for_write_locked(&mut dirty, read, &guard, hash, k, &locked)
             else {
                 let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
-                self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
-                drop(dirty);
-                // SAFETY: linked into dirty while `guard` lives, and entries linked from dirty
-                // are retired no earlier than unlinked (the argument of `Dirty::find`).
-                break unsafe { entry.get() };
+                break self
+                    .insert_new_locked(&mut dirty, read, &guard, hash, entry, &locked)
+                    .get();
             };
             let found = entry.try_reserve();
             if dirty_only {

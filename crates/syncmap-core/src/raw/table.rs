@@ -253,6 +253,21 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             .expect("dirty exists when an entry is linked into it")
             .insert_unique(hash, entry, entry_hash);
     }
+
+    /// Links a new entry into dirty, as [`insert`](Self::insert), and borrows it for as long
+    /// as `guard`, which came from the map's `pin`.
+    pub(super) fn insert_new<'g>(
+        &mut self,
+        guard: &'g R::Guard<'_>,
+        hash: u64,
+        entry: EntryPtr<K, V, R>,
+    ) -> Linked<'g, K, V, R> {
+        let _ = guard;
+        self.insert(hash, entry);
+        // SAFETY: the entry is now linked from dirty while `guard` lives, so it stays alive for
+        // as long as `guard` does (the argument of `find`).
+        unsafe { Linked::new(entry) }
+    }
 }
 
 /// What dies with a read table: the table itself, and entries no table links any more.

@@ -51,7 +51,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
             else {
                 let entry = Entry::boxed(hash, key, new);
-                self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
+                self.insert_new_locked(&mut dirty, read, guard, hash, entry, &locked);
                 self.present.added();
                 return None;
             };
@@ -121,12 +121,10 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
             else {
                 let entry = Entry::boxed(hash, key, new);
-                // SAFETY: just created, and linked below (under the lock, while `guard` lives)
-                // before anything could retire it.
-                let actual = unsafe { entry.get() }
+                let actual = self
+                    .insert_new_locked(&mut dirty, read, guard, hash, entry, &locked)
                     .load()
                     .expect("a new entry is present");
-                self.insert_new_locked(&mut dirty, read, hash, entry, &locked);
                 self.present.added();
                 return (actual, false);
             };
