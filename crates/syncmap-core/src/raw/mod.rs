@@ -16,8 +16,9 @@
 //! [`pin`](RawMap::pin).
 //!
 //! The raw layer asks of keys and values only what the algorithm needs (`K: Hash + Eq`). What
-//! makes handing them to the strategy sound (`K, V: Send + 'static`, which `Reclaim::retire` and
-//! its *Exactly once* item rely on) is required by the safe layer, `SyncMap`, its only caller.
+//! makes handing them to the strategy sound (`K, V: Send` and `R: Admits<(K, V)>`, which
+//! `Reclaim::retire` and its *Exactly once* item rely on) is required by the safe layer,
+//! `SyncMap`, its only caller.
 
 mod bound;
 mod entry;
