@@ -283,7 +283,8 @@ unsafe impl<T: 'static> syncmap_core::Admits<T> for EpochReclaim {}
 /// ```
 ///
 /// Keys and values must be `'static` (crossbeam may free them after the map is gone); the
-/// twin, with the seize map, compiles:
+/// twin, with an owned key, compiles (and the seize map, with the `seize` feature, takes the
+/// borrowed one):
 ///
 /// ```compile_fail
 /// let text = String::from("a b");
@@ -293,8 +294,8 @@ unsafe impl<T: 'static> syncmap_core::Admits<T> for EpochReclaim {}
 ///
 /// ```
 /// let text = String::from("a b");
-/// let map: syncmap_epoch::seize::SyncMap<&str, u32> = syncmap_epoch::seize::SyncMap::new();
-/// map.store(text.split(' ').next().unwrap(), 1);
+/// let map: syncmap_epoch::SyncMap<String, u32> = syncmap_epoch::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap().to_string(), 1);
 /// ```
 ///
 /// A [`Ref`] or a pinned reference cannot outlive its map:
