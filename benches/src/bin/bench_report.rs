@@ -511,7 +511,7 @@ fn tail_table(dir: &Path) -> String {
         };
         writeln!(
             rows,
-            "| {name} | {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {verdict} |",
+            "| {name} | {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {verdict} |",
             ns("p50"),
             ns("p99"),
             ns("p999"),
@@ -522,6 +522,7 @@ fn tail_table(dir: &Path) -> String {
             raw("over10ms_cpu"),
             ns("max_cpu"),
             ns("wall_ns"),
+            kv.get("dirty_rebuilds").copied().unwrap_or("-"),
         )
         .unwrap();
     }
@@ -541,8 +542,9 @@ fn tail_table(dir: &Path) -> String {
          scheduler did; a call over 10 ms mostly off CPU was preempted, or waited for the other \
          thread (a lock held through a rebuild), which this cannot tell apart. {}.\n\n\
          | map | p50 | p99 | p99.9 | p99.99 | max | calls > 1 ms | calls > 10 ms | of which \
-         > 10 ms on CPU | most CPU in one call | wall | target: no call > 10 ms |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n{rows}",
+         > 10 ms on CPU | most CPU in one call | wall | dirty rebuilds | target: no call > 10 \
+         ms |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n{rows}",
         facts.join("; ")
     )
 }

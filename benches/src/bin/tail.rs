@@ -178,6 +178,8 @@ struct Outcome {
     wall: Duration,
     drop: Duration,
     len_ok: bool,
+    /// The map's own counters (`BenchMap::counters`), read after the inserts.
+    counters: Option<String>,
 }
 
 /// Grows a fresh `M` from `threads` threads, `keys` unique keys each (with `timer_only`, times
@@ -237,6 +239,7 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, timer_only: bool) -> Outcome {
             map.load(id * keys) == Some(id * keys)
                 && map.load((id + 1) * keys - 1) == Some((id + 1) * keys - 1)
         });
+    let counters = if timer_only { None } else { map.counters() };
     let dropped = Instant::now();
     drop(map);
     Outcome {
@@ -244,6 +247,7 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, timer_only: bool) -> Outcome {
         wall: ended - began,
         drop: dropped.elapsed(),
         len_ok,
+        counters,
     }
 }
 
@@ -283,7 +287,10 @@ fn fields(name: &str, o: &Outcome) -> String {
         o.wall.as_nanos(),
         o.drop.as_nanos(),
         o.len_ok,
-    )
+    ) + &o
+        .counters
+        .as_ref()
+        .map_or_else(String::new, |c| format!("\t{c}"))
 }
 
 fn usage() -> ! {
