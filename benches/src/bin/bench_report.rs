@@ -540,7 +540,7 @@ fn tail_table(dir: &Path) -> String {
          (read every 256 calls and after each slow call, so within a fraction of a \
          millisecond): a call that burnt more than 10 ms of CPU misses the target whatever the \
          scheduler did; a call over 10 ms mostly off CPU was preempted, or waited for the other \
-         thread (a lock held through a rebuild), which this cannot tell apart. {}.\n\n\
+         thread (a lock held while the table grows), which this cannot tell apart. {}.\n\n\
          | map | p50 | p99 | p99.9 | p99.99 | max | calls > 1 ms | calls > 10 ms | of which \
          > 10 ms on CPU | most CPU in one call | wall | dirty rebuilds | target: no call > 10 \
          ms |\n\

@@ -14,12 +14,16 @@
 //! over 1 ms: for each slow call, the CPU time the thread burnt in it (plus at most 255 ordinary
 //! calls before it, well under a millisecond). A call that burnt more than 10 ms of CPU misses
 //! the target whatever the scheduler did. (A call that waited, off CPU, for a lock the other
-//! thread held through a rebuild is a real stall too, but cannot be told from preemption.)
+//! thread held while growing the table is a real stall too, but cannot be told from
+//! preemption.)
 //!
 //! The target of issue 16: no single operation over 10 ms while two threads grow a map to 2M
-//! keys. A read/dirty map misses it by design today: after `len(dirty)` misses it promotes dirty
-//! to read, and the next new key copies the whole read table into a new dirty table under the
-//! mutex, so one call pays O(n) while the other thread waits for the lock.
+//! keys. A read/dirty map misses it today: new keys go to the dirty table under the mutex, and
+//! when that table is full one insert doubles it, rehashing every entry at once (O(n) in one
+//! call, while the other thread waits for the lock); with loads mixed in, the copy of the read
+//! table into a new dirty table after each promotion is another O(n) call. The syncmap
+//! backends' own counters (`BenchMap::counters`: misses, promotions, dirty rebuilds) are
+//! recorded next to their latencies, to tell the two apart.
 //!
 //! The first row, `timer only`, times an empty call the same way: the floor of this machine
 //! (clock reads, and preemption: on a loaded machine a thread descheduled between the two clock
