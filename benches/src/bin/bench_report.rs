@@ -504,9 +504,12 @@ fn tail_table(dir: &Path) -> String {
         };
         let raw = |key: &str| kv.get(key).copied().unwrap_or("?");
         let verdict = match (raw("over10ms"), raw("over10ms_cpu")) {
+            _ if name == "timer only" => "- (the floor)".to_string(),
             ("0", _) => "met".to_string(),
-            (_, "0") => "unclear: the calls over 10 ms spent most of it off CPU".to_string(),
             (_, "?") | ("?", _) => "?".to_string(),
+            (n, "0") => {
+                format!("met on CPU; the {n} calls over 10 ms were off CPU (preempted, or waiting)")
+            }
             (_, n) => format!("**missed** ({n} calls burnt > 10 ms of CPU)"),
         };
         writeln!(
