@@ -127,8 +127,7 @@ impl Visitor for Measure {
         }
         // Emptied: delete all but one key in 1,000, then read every key once. Memory should
         // follow the live set (Go's map keeps every deleted key until a new key is stored).
-        // Not for the copy-on-write map: each delete copies the whole map, so emptying it is
-        // quadratic (a million deletes of a million-entry map did not finish in 15 minutes).
+        // Not for the copy-on-write map, whose deletes each copy the map (quadratic).
         if M::COPY_ON_WRITE {
             drop(map);
             return;

@@ -216,7 +216,7 @@ mod tests {
             map.store(k, k);
         }
         for k in 0..400 {
-            assert_eq!(map.load_and_delete(&k).as_deref(), Some(&k));
+            assert_eq!(map.load_and_delete(&k).copied(), Some(k));
         }
         let stats = map.stats();
         assert!(stats.entries <= 2 * 200 + 2 * DEAD_MIN + 16, "{stats:?}");
