@@ -1,7 +1,8 @@
 //! The knobs `cargo xtask bench` passes to the bench targets, through the environment.
 //!
 //! * `SYNCMAP_BENCH_QUICK=1`: short warm-up and measurement (the `--quick` run).
-//! * `SYNCMAP_BENCH_THREADS=1,2,4`: the thread counts of the table.
+//! * `SYNCMAP_BENCH_THREADS=1,2,4`: the thread counts of every workload (`cargo xtask bench
+//!   --threads`).
 //! * `SYNCMAP_BENCH_SCALING_THREADS=1,2,4,8`: the thread counts of the `ReadMostly` scaling run.
 //! * `SYNCMAP_BENCH_PROGRESS=1`: print `@@progress` lines on stdout for `xtask` to show.
 //! * `SYNCMAP_BENCH_SMOKE=1000`: run each workload once with this many operations, without

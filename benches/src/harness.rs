@@ -159,6 +159,37 @@ where
     elapsed
 }
 
+/// A trial's timed phase at least this long counts as a big trial: [`settle`] then also sleeps.
+const BIG_TRIAL: Duration = Duration::from_millis(20);
+
+/// How long [`settle`] sleeps after a big trial.
+const SETTLE_SLEEP: Duration = Duration::from_millis(2);
+
+/// Between trials (after the clock stopped and the map was dropped): lets the trial's deferred
+/// frees happen now, untimed, rather than inside the next trial.
+///
+/// With crossbeam-epoch (the `epoch` backend's global collector), what a trial retired (old
+/// values, replaced tables) waits in the workers' thread-local bags and the global queue until
+/// some thread pins again, and the epoch must advance twice before it can be freed: left alone,
+/// the next trial's workers would free it inside their timed loop. So every worker and the
+/// calling thread pin and flush a few times. (seize and papaya keep a collector per map, which
+/// the map's drop empties; arc-swap frees when the last `Arc` goes: nothing is left for them.)
+/// After a big trial (a timed phase of 20 ms or more, such as `LoadOrStoreUnique` growing a map
+/// to millions of keys) it also sleeps 2 ms, so that whatever the kernel does with the memory
+/// just returned and other processes' work queued meanwhile run in the gap too.
+pub fn settle(threads: usize, phase: Duration) {
+    let flush = || {
+        for _ in 0..4 {
+            crossbeam_epoch::pin().flush();
+        }
+    };
+    pool(threads).broadcast(|_| flush());
+    flush();
+    if phase >= BIG_TRIAL {
+        std::thread::sleep(SETTLE_SLEEP);
+    }
+}
+
 /// The process's pool of `threads` worker threads, made on first use.
 fn pool(threads: usize) -> Arc<ThreadPool> {
     static POOLS: Mutex<Option<HashMap<usize, Arc<ThreadPool>>>> = Mutex::new(None);

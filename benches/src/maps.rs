@@ -95,6 +95,11 @@ pub trait BenchMap: Sync + Sized + 'static {
     fn range(&self, f: impl FnMut(u64, u64) -> bool);
     /// Go's `Clear`.
     fn clear(&self);
+    /// The map's own counters as `key=value` fields joined by tabs, if it keeps any (the
+    /// syncmap backends: `SyncMap::stats`, O(n)). For reports, never in a timed phase.
+    fn counters(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<M: BenchMap> ReadMap for M {
@@ -227,6 +232,13 @@ impl<R: Admits<(u64, u64)> + 'static> BenchMap for Syncmap<R> {
     }
     fn clear(&self) {
         self.0.clear();
+    }
+    fn counters(&self) -> Option<String> {
+        let s = self.0.stats();
+        Some(format!(
+            "misses={}\tpromotions={}\tdirty_rebuilds={}",
+            s.misses, s.promotions, s.dirty_rebuilds
+        ))
     }
 }
 

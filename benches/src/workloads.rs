@@ -18,7 +18,7 @@
 use std::{hint::black_box, time::Duration};
 
 use crate::{
-    harness::{Grain, Pb, run_parallel},
+    harness::{Grain, Pb, run_parallel, settle},
     maps::{BenchMap, ReadMap},
 };
 
@@ -200,7 +200,8 @@ impl Workload {
 }
 
 /// Go's `benchMap` for one map and one `b.N`: a fresh map, `setup`, then the timed parallel
-/// phase. The map is dropped after the clock stops.
+/// phase. The map is dropped after the clock stops, and the trial's deferred frees are let run
+/// before the next trial starts ([`settle`]).
 fn bench<M: ReadMap>(
     threads: usize,
     n: u64,
@@ -212,6 +213,7 @@ fn bench<M: ReadMap>(
     setup(&mut map);
     let elapsed = run_parallel(&map, threads, n, grain, per_g);
     drop(map);
+    settle(threads, elapsed);
     elapsed
 }
 

@@ -1,14 +1,22 @@
-//! `cargo xtask bench [--quick]`: the head-to-head comparison, and its report.
+//! `cargo xtask bench [--quick] [--threads 1,2,4,...]`: the head-to-head comparison, and its
+//! report.
 //!
 //! 1. builds the `syncmap-benches` targets (bench profile, without debug info);
-//! 2. runs the criterion timings (`benches/benches/sync_map.rs`) with a progress line;
+//! 2. runs the criterion timings (`benches/benches/sync_map.rs`) with a progress line, at each
+//!    thread count of `--threads` (`SYNCMAP_BENCH_THREADS`; `1,2,4` by default);
 //! 3. if a Go toolchain is on `PATH`, named by `GO`, or installed as Debian's Go 1.19
-//!    (`/usr/lib/go-1.19/bin/go`), runs Go's own `go test -run NONE -bench <sync.Map> -cpu 1,2,4
-//!    sync` and Go's memory per entry with each (optional: nothing needs Go);
+//!    (`/usr/lib/go-1.19/bin/go`), runs Go's own `go test -run NONE -bench <sync.Map> -cpu
+//!    <threads> sync` and Go's memory per entry with each (optional: nothing needs Go);
 //! 4. runs the memory bench (`benches/benches/memory.rs`);
-//! 5. writes `<target dir>/bench-report/report.md` and its SVG plots (`bench-report` binary).
+//! 5. runs the tail-latency binary (`benches/src/bin/tail.rs`: two threads grow each map to 2M
+//!    keys with `load_or_store`, every call timed);
+//! 6. writes `<target dir>/bench-report/report.md` and its SVG plots (`bench-report` binary),
+//!    with thread-scaling plots of a few workloads when more than one thread count ran.
 //!
 //! `--quick` shortens criterion's warm-up and measurement and Go's `-benchtime`.
+//! `--threads` takes thread counts beyond the machine's cores too (`1,2,4,8,16,32`): on a
+//! machine with fewer cores than threads, the extra threads are time-sliced, so those figures
+//! measure contention under preemption, not parallel scaling (the report says so).
 
 use std::{
     fs,
@@ -23,23 +31,61 @@ use crate::util::{self, CommandExt, Step, cargo};
 /// Debug info makes the bench binary several times slower to build and changes nothing measured.
 const NO_DEBUG: (&str, &str) = ("CARGO_PROFILE_BENCH_DEBUG", "false");
 
-/// Thread counts of the comparison (and Go's `-cpu`).
+/// Thread counts of the comparison (and Go's `-cpu`) unless `--threads` says otherwise.
 const THREADS: &str = "1,2,4";
+
+/// `--threads`' value, checked: positive numbers, comma-separated, normalized (`1,2,4`).
+fn parse_threads(list: &str) -> Result<String, String> {
+    let mut threads = Vec::new();
+    for t in list.split(',') {
+        match t.trim().parse::<usize>() {
+            Ok(n) if n > 0 => threads.push(n),
+            _ => {
+                return Err(format!(
+                    "--threads takes comma-separated thread counts such as 1,2,4,8 (got `{list}`)"
+                ));
+            }
+        }
+    }
+    threads.sort_unstable();
+    threads.dedup();
+    Ok(threads
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(","))
+}
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut quick = false;
-    for arg in args {
+    let mut threads = THREADS.to_string();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            other => return Err(format!("`bench` takes only `--quick` (got `{other}`)")),
+            "--threads" => {
+                let list = args
+                    .next()
+                    .ok_or("--threads needs a list, such as 1,2,4,8")?;
+                threads = parse_threads(list)?;
+            }
+            other => match other.strip_prefix("--threads=") {
+                Some(list) => threads = parse_threads(list)?,
+                None => {
+                    return Err(format!(
+                        "`bench` takes `--quick` and `--threads 1,2,4,..` (got `{other}`)"
+                    ));
+                }
+            },
         }
     }
+    let threads = threads.as_str();
     let started = Instant::now();
     let target = target_dir();
     let report = target.join("bench-report");
     let _ = fs::remove_dir_all(&report);
     fs::create_dir_all(&report).map_err(|e| format!("create {}: {e}", report.display()))?;
-    write_run_facts(&report, quick)?;
+    write_run_facts(&report, quick, threads)?;
 
     let (k, v) = NO_DEBUG;
     eprintln!("==> build (bench profile)");
@@ -62,12 +108,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ])
     .env(k, v)
     .env("SYNCMAP_BENCH_PROGRESS", "1")
-    .env("SYNCMAP_BENCH_THREADS", THREADS)
+    .env("SYNCMAP_BENCH_THREADS", threads)
     .env("SYNCMAP_BENCH_QUICK", if quick { "1" } else { "0" });
     with_progress(timings, &report.join("criterion.log"))?;
 
     for go in go_toolchains() {
-        run_go(&go, &report, quick);
+        run_go(&go, &report, quick, threads);
     }
 
     eprintln!("==> memory");
@@ -83,6 +129,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .env(k, v)
         .env("SYNCMAP_BENCH_REPORT_DIR", &report.to_string_lossy()),
         "the memory bench",
+    )?;
+
+    eprintln!("==> tail latency (two threads grow each map to 2M keys)");
+    status(
+        &mut cargo([
+            "run",
+            "--quiet",
+            "--profile",
+            "bench",
+            "-p",
+            "syncmap-benches",
+            "--bin",
+            "tail",
+        ])
+        .env(k, v)
+        .env("SYNCMAP_BENCH_REPORT_DIR", &report.to_string_lossy()),
+        "the tail-latency run",
     )?;
 
     eprintln!("==> report");
@@ -200,7 +263,7 @@ fn first_line(program: &str, args: &[&str]) -> Option<String> {
 }
 
 /// `run.tsv`: when the run started (the report ignores older criterion results) and the machine.
-fn write_run_facts(report: &Path, quick: bool) -> Result<(), String> {
+fn write_run_facts(report: &Path, quick: bool, threads: &str) -> Result<(), String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -238,7 +301,7 @@ fn write_run_facts(report: &Path, quick: bool) -> Result<(), String> {
     };
     let text = format!(
         "started\t{now}\nmode\t{mode}\nmachine\t{cores} cores ({cpu}), {memory}, {kernel}\n\
-         toolchain\t{rustc}\nload average at start\t{load}\n"
+         threads\t{threads}\ntoolchain\t{rustc}\nload average at start\t{load}\n"
     );
     fs::write(report.join("run.tsv"), text).map_err(|e| format!("write run.tsv: {e}"))
 }
@@ -340,7 +403,7 @@ fn go_command(go: &str) -> Command {
 
 /// Runs Go's own `sync.Map` benchmarks and Go's memory per entry with one toolchain. Failures
 /// are reported and skipped: Go is optional.
-fn run_go((go, version): &(String, String), report: &Path, quick: bool) {
+fn run_go((go, version): &(String, String), report: &Path, quick: bool, threads: &str) {
     let tag = version
         .split_whitespace()
         .find(|w| w.starts_with("go1"))
@@ -350,10 +413,10 @@ fn run_go((go, version): &(String, String), report: &Path, quick: bool) {
     let pattern = r"^Benchmark(Map)?(LoadMostly|LoadOrStore|LoadAndDelete|Range|Adversarial|DeleteCollision|Swap|CompareAnd|Clear)/^\*sync\.Map$";
     let benchtime = if quick { "50ms" } else { "1s" };
     eprintln!(
-        "==> {version}: go test -run NONE -bench <sync.Map> -cpu {THREADS} -benchtime {benchtime} sync"
+        "==> {version}: go test -run NONE -bench <sync.Map> -cpu {threads} -benchtime {benchtime} sync"
     );
     let out = go_command(go)
-        .args(["test", "-run", "NONE", "-bench", pattern, "-cpu", THREADS])
+        .args(["test", "-run", "NONE", "-bench", pattern, "-cpu", threads])
         .args(["-benchtime", benchtime, "sync"])
         .stderr(Stdio::inherit())
         .output();

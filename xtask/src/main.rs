@@ -4,7 +4,8 @@
 //! * `cargo xtask msrv`: no dependency of the published crates needs a newer Rust than ours.
 //! * `cargo xtask package`: the published crates, packaged and verified, and every feature
 //!   combination a user can pick (clippy and doc tests).
-//! * `cargo xtask bench [--quick]`: the head-to-head comparison.
+//! * `cargo xtask bench [--quick] [--threads 1,2,4,..]`: the head-to-head comparison, its
+//!   tail-latency run and the report.
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
 //! * `cargo xtask loom [--preemptions N]`: the loom models of the algorithm.
 //! * `cargo xtask asan`: the map crates' tests under AddressSanitizer and LeakSanitizer.
@@ -27,7 +28,12 @@ commands:
                    combinations, bench smoke, loom and ASan, as CI runs them
   msrv             no dependency of the published crates needs a newer Rust than rust-version
   package          the published crates packaged and verified, and each feature combination
-  bench [--quick]  the head-to-head benchmark comparison
+  bench [--quick] [--threads 1,2,4,..]
+                   the head-to-head benchmark comparison (Rust and Go) at each thread count
+                   (1,2,4 by default; also Go's -cpu), the tail-latency run, and the report
+                   in target/bench-report/. Counts above the machine's cores are allowed:
+                   the extra threads are time-sliced, so those figures measure contention
+                   under preemption, not parallel scaling
   soak [--secs N]  churn workloads on every backend while the heap is sampled (60 s by default)
   loom [--preemptions N]  the loom models of the algorithm (bound 8 by default)
   asan             the map crates' tests under AddressSanitizer and LeakSanitizer

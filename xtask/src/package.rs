@@ -44,10 +44,75 @@ pub(crate) const FEATURE_COMBINATIONS: [(&str, &str); 6] = [
 /// `cargo package` of every published crate, verified.
 fn package_command() -> Command {
     let mut command = cargo(["package", "--all-features", "--allow-dirty"]);
+    command.env("CARGO_TARGET_DIR", verify_target_dir());
     for package in PUBLISHED {
         command.args(["--package", package]);
     }
     command
+}
+
+/// The target directory of the packaging step: its own, so that [`forget_unpacked_packages`]
+/// can drop the verify builds of our crates without touching the other steps' builds.
+fn verify_target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || std::path::PathBuf::from("target"),
+            std::path::PathBuf::from,
+        )
+        .join("package-verify")
+}
+
+/// Forgets what earlier packaging runs unpacked and built. cargo unpacks the local registry of
+/// just-built packages into `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>` and reuses that
+/// directory while the version stays the same, so after an API change the verify build of a
+/// dependent package would compile against a stale copy of its dependency (a fresh CI machine
+/// has none). Only our own crates, and only in such local registries (whose directory names
+/// start with `-`; crates.io's never do), are removed. For the same reason (cargo takes a
+/// registry crate of an unchanged version as unchanged), the verify builds' fingerprints of our
+/// crates go too.
+fn forget_unpacked_packages() -> Result<(), String> {
+    let fingerprints = verify_target_dir().join("debug").join(".fingerprint");
+    if let Ok(entries) = std::fs::read_dir(&fingerprints) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("syncmap-") {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|e| format!("cannot remove {}: {e}", entry.path().display()))?;
+            }
+        }
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(home) = home else {
+        return Ok(());
+    };
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            if !registry.file_name().to_string_lossy().starts_with('-') {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(registry.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !PUBLISHED.iter().any(|p| name.starts_with(&format!("{p}-"))) {
+                    continue;
+                }
+                let path = entry.path();
+                let removed = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                removed.map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every published package lists the license texts and its README.
@@ -87,6 +152,10 @@ fn with_features(subcommand: &str, package: &str, features: &str) -> Command {
 /// The packaging and feature-combination steps of `cargo xtask ci`.
 pub(crate) fn ci_steps() -> Vec<Step> {
     let mut steps = vec![
+        Step::check(
+            "package: forget earlier runs' unpacked packages",
+            forget_unpacked_packages,
+        ),
         Step::new(
             "package: every published crate, verified",
             package_command(),

@@ -206,6 +206,21 @@ pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapRec
 /// let pinned = map.pin();
 /// assert_eq!(pinned.load(&3), Some(&3));
 /// ```
+///
+/// Unlike the epoch backends' pins, this one is `Send` (its arc-swap guard is): a pinned view
+/// may move to another thread, for example inside a `Send` future, and keep lending `&V`
+/// there.
+///
+/// ```
+/// use std::thread;
+/// use syncmap_arcswap::SyncMap;
+///
+/// let map: SyncMap<u32, String> = (0..4).map(|i| (i, i.to_string())).collect();
+/// let pinned = map.pin();
+/// thread::scope(|s| {
+///     s.spawn(move || assert_eq!(pinned.load(&2).map(String::as_str), Some("2")));
+/// });
+/// ```
 pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcSwapReclaim, S>;
 
 /// How many retired objects the open generation collects before it is closed (unless

@@ -46,8 +46,8 @@
 /// });
 /// ```
 ///
-/// A future that holds a [`Ref`](crate::Ref) across an `.await` is not `Send` (see [`Ref`](crate::Ref) for what to do
-/// instead; the twin holds a clone):
+/// A future that holds a [`Ref`](crate::Ref) across an `.await` is not `Send` (see
+/// [`Ref`](crate::Ref) for what to do instead; the twin holds a clone):
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>(_: T) {}
@@ -70,7 +70,8 @@
 /// ```
 ///
 /// Keys and values must be `'static` (crossbeam may free them after the map is gone); the
-/// twin, with the seize map, compiles:
+/// twin, with an owned key, compiles (and the seize map, with the `seize` feature, takes the
+/// borrowed one):
 ///
 /// ```compile_fail
 /// let text = String::from("a b");
@@ -80,8 +81,8 @@
 ///
 /// ```
 /// let text = String::from("a b");
-/// let map: syncmap_epoch::seize::SyncMap<&str, u32> = syncmap_epoch::seize::SyncMap::new();
-/// map.store(text.split(' ').next().unwrap(), 1);
+/// let map: syncmap_epoch::SyncMap<String, u32> = syncmap_epoch::SyncMap::new();
+/// map.store(text.split(' ').next().unwrap().to_string(), 1);
 /// ```
 ///
 /// A [`Ref`](crate::Ref) or a pinned reference cannot outlive its map:
