@@ -208,6 +208,26 @@ fn pool(threads: usize) -> Arc<ThreadPool> {
     Arc::clone(pool)
 }
 
+/// Nanoseconds, humanly: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s` (the report and the tail run).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(syncmap_benches::harness::human_ns(12_345), "12.3 µs");
+/// ```
+pub fn human_ns(ns: u64) -> String {
+    let f = ns as f64;
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1} µs", f / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2} ms", f / 1e6)
+    } else {
+        format!("{:.2} s", f / 1e9)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -133,37 +133,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     eprintln!("==> tail latency (two threads grow each map to 2M keys)");
     status(
-        &mut cargo([
-            "run",
-            "--quiet",
-            "--profile",
-            "bench",
-            "-p",
-            "syncmap-benches",
-            "--bin",
-            "tail",
-        ])
-        .env(k, v)
-        .env("SYNCMAP_BENCH_REPORT_DIR", &report.to_string_lossy()),
+        &mut bench_bin("tail").env("SYNCMAP_BENCH_REPORT_DIR", &report.to_string_lossy()),
         "the tail-latency run",
     )?;
 
     eprintln!("==> report");
     status(
-        cargo([
-            "run",
-            "--quiet",
-            "--profile",
-            "bench",
-            "-p",
-            "syncmap-benches",
-            "--bin",
-            "bench-report",
-            "--",
-        ])
-        .env(k, v)
-        .arg(&report)
-        .arg(target.join("criterion")),
+        bench_bin("bench-report")
+            .arg(&report)
+            .arg(target.join("criterion")),
         "the report",
     )?;
     eprintln!(
@@ -174,15 +152,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The benchmark steps `cargo xtask ci` runs: build the benches, then run each workload on each
-/// map once with a few thousand operations (and the memory bench on 10,000 entries), so they
-/// cannot rot. Nothing here asserts speed.
 /// Seconds of the soak that `cargo xtask ci` runs (two per backend and workload).
 const CI_SOAK_SECS: &str = "24";
 
 /// The soak (`benches/src/bin/soak.rs`): churn workloads on every backend while the heap is
 /// sampled; fails if the heap keeps growing.
 fn soak_command(secs: &str) -> Command {
+    let mut command = bench_bin("soak");
+    command.args(["--secs", secs]);
+    command
+}
+
+/// `cargo run` of one of the benches crate's binaries in the bench profile (as the benches
+/// build it, so the two share their artifacts); arguments follow.
+fn bench_bin(name: &str) -> Command {
     let (k, v) = NO_DEBUG;
     cargo([
         "run",
@@ -192,10 +175,8 @@ fn soak_command(secs: &str) -> Command {
         "-p",
         "syncmap-benches",
         "--bin",
-        "soak",
+        name,
         "--",
-        "--secs",
-        secs,
     ])
     .env(k, v)
 }
@@ -210,6 +191,9 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
     util::run_steps([Step::new("soak", soak_command(secs))])
 }
 
+/// The benchmark steps `cargo xtask ci` runs: build the benches, then run each workload on each
+/// map once with a few thousand operations (and the memory bench on 10,000 entries), so they
+/// cannot rot, and a short soak. Nothing here asserts speed.
 pub(crate) fn ci_steps() -> Vec<Step> {
     let (k, v) = NO_DEBUG;
     vec![

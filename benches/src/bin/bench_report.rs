@@ -24,6 +24,7 @@ use std::{
 
 use plotters::{coord::ranged1d::SegmentValue, prelude::*};
 use syncmap_benches::{
+    harness::human_ns,
     maps::{BenchMap, ReadMap, Visitor, for_each_map},
     workloads::Workload,
 };
@@ -550,20 +551,6 @@ fn tail_table(dir: &Path) -> String {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n{rows}",
         facts.join("; ")
     )
-}
-
-/// Nanoseconds, humanly: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
-fn human_ns(ns: u64) -> String {
-    let f = ns as f64;
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1} µs", f / 1e3)
-    } else if ns < 1_000_000_000 {
-        format!("{:.2} ms", f / 1e6)
-    } else {
-        format!("{:.2} s", f / 1e9)
-    }
 }
 
 const THREAD_COLORS: [RGBColor; 8] = [

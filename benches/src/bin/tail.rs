@@ -44,7 +44,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use syncmap_benches::maps::{BenchMap, ReadMap, Visitor, for_each_map};
+use syncmap_benches::{
+    harness::human_ns,
+    maps::{BenchMap, ReadMap, Visitor, for_each_map},
+};
 
 /// The maps measured: the three syncmap backends and two anchors.
 const MAPS: [&str; 5] = ["epoch", "seize", "arcswap", "dashmap", "papaya"];
@@ -399,7 +402,7 @@ fn markdown_row(line: &str) -> Option<String> {
             .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
             .and_then(|v| v.parse::<u64>().ok())
     };
-    let ns = |key: &str| get(key).map_or_else(|| "?".into(), fmt_ns);
+    let ns = |key: &str| get(key).map_or_else(|| "?".into(), human_ns);
     Some(format!(
         "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         ns("p50"),
@@ -415,20 +418,6 @@ fn markdown_row(line: &str) -> Option<String> {
         ns("wall_ns"),
         ns("drop_ns"),
     ))
-}
-
-/// Nanoseconds, humanly: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
-fn fmt_ns(ns: u64) -> String {
-    let f = ns as f64;
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1} µs", f / 1e3)
-    } else if ns < 1_000_000_000 {
-        format!("{:.2} ms", f / 1e6)
-    } else {
-        format!("{:.2} s", f / 1e9)
-    }
 }
 
 #[cfg(test)]
