@@ -1,5 +1,5 @@
-//! `tail [--keys N] [--threads T] [--maps a,b,..]`: per-operation latency while a map grows
-//! (issue 16).
+//! `tail [--keys N] [--threads T] [--maps a,b,..] [--reads]`: per-operation latency while a map
+//! grows (issue 16).
 //!
 //! `T` threads (2 by default) each insert `N` unique keys (1,000,000 by default) with
 //! `load_or_store`, so the map grows from empty to `T * N` keys. Every call is timed on its own
@@ -24,6 +24,11 @@
 //! table into a new dirty table after each promotion is another O(n) call. The syncmap
 //! backends' own counters (`BenchMap::counters`: misses, promotions, dirty rebuilds) are
 //! recorded next to their latencies, to tell the two apart.
+//!
+//! With `--reads`, each thread also `load`s every key right after inserting it (timed as a call
+//! of its own). Those loads miss the read table, so dirty is promoted each time the map has
+//! doubled, and the next insert starts a rebuild of dirty from the whole read table: the
+//! design's other O(n) step, which the plain growth workload never reaches.
 //!
 //! The first row, `timer only`, times an empty call the same way: the floor of this machine
 //! (clock reads, and preemption: on a loaded machine a thread descheduled between the two clock
@@ -191,7 +196,7 @@ struct Outcome {
 
 /// Grows a fresh `M` from `threads` threads, `keys` unique keys each (with `timer_only`, times
 /// empty calls instead and leaves the map empty).
-fn grow<M: BenchMap>(threads: usize, keys: u64, timer_only: bool) -> Outcome {
+fn grow<M: BenchMap>(threads: usize, keys: u64, reads: bool, timer_only: bool) -> Outcome {
     let map = M::new();
     let start = Barrier::new(threads);
     let results: Vec<(Histogram, Instant, Instant)> = std::thread::scope(|s| {
@@ -207,13 +212,9 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, timer_only: bool) -> Outcome {
                     // other calls (well under a millisecond): a call that burnt 10 ms of CPU
                     // was slow by itself, not because its thread was descheduled.
                     let (mut cpu_mark, mut since) = (thread_cpu_ns(), 0);
-                    for k in id * keys..(id + 1) * keys {
+                    let mut timed = |call: &mut dyn FnMut()| {
                         let t0 = Instant::now();
-                        if timer_only {
-                            black_box(k);
-                        } else {
-                            black_box(map.load_or_store(k, k));
-                        }
+                        call();
                         let ns = t0.elapsed().as_nanos() as u64;
                         hist.record(ns);
                         since += 1;
@@ -224,8 +225,25 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, timer_only: bool) -> Outcome {
                         } else if since >= CPU_WINDOW {
                             (cpu_mark, since) = (thread_cpu_ns(), 0);
                         }
+                    };
+                    for k in id * keys..(id + 1) * keys {
+                        if timer_only {
+                            timed(&mut || {
+                                black_box(k);
+                            });
+                        } else {
+                            timed(&mut || {
+                                black_box(map.load_or_store(k, k));
+                            });
+                            if reads {
+                                timed(&mut || {
+                                    black_box(map.load(k));
+                                });
+                            }
+                        }
                     }
-                    (hist, began, Instant::now())
+                    let ended = Instant::now();
+                    (hist, began, ended)
                 })
             })
             .collect();
@@ -263,13 +281,14 @@ struct One<'a> {
     name: &'a str,
     threads: usize,
     keys: u64,
+    reads: bool,
     out: Option<Outcome>,
 }
 
 impl Visitor for One<'_> {
     fn map<M: BenchMap>(&mut self, name: &'static str) {
         if name == self.name {
-            self.out = Some(grow::<M>(self.threads, self.keys, false));
+            self.out = Some(grow::<M>(self.threads, self.keys, self.reads, false));
         }
     }
     fn read_only<M: ReadMap>(&mut self, _: &'static str) {}
@@ -301,7 +320,9 @@ fn fields(name: &str, o: &Outcome) -> String {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: tail [--keys N (per thread, 1000000)] [--threads T (2)] [--maps a,b,..]");
+    eprintln!(
+        "usage: tail [--keys N (per thread, 1000000)] [--threads T (2)] [--maps a,b,..] [--reads]"
+    );
     std::process::exit(2)
 }
 
@@ -310,6 +331,7 @@ fn main() {
     let (mut keys, mut threads) = (1_000_000u64, 2usize);
     let mut maps: Vec<String> = MAPS.iter().map(|s| (*s).to_string()).collect();
     let mut one = None;
+    let mut reads = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage()).clone();
@@ -318,6 +340,7 @@ fn main() {
             "--threads" => threads = value().parse().unwrap_or_else(|_| usage()),
             "--maps" => maps = value().split(',').map(String::from).collect(),
             "--one" => one = Some(value()),
+            "--reads" => reads = true,
             "--bench" => {} // as `cargo bench` passes it
             _ => usage(),
         }
@@ -329,12 +352,13 @@ fn main() {
     if let Some(name) = one {
         // The child: one map, one line.
         let outcome = if name == TIMER_ONLY {
-            grow::<syncmap_benches::maps::MutexMap>(threads, keys, true)
+            grow::<syncmap_benches::maps::MutexMap>(threads, keys, false, true)
         } else {
             let mut v = One {
                 name: &name,
                 threads,
                 keys,
+                reads,
                 out: None,
             };
             for_each_map(&mut v);
@@ -349,9 +373,12 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    eprintln!(
-        "tail: {threads} threads x {keys} unique keys with load_or_store; load average {load}"
-    );
+    let workload = if reads {
+        "load_or_store, each followed by a load of its key"
+    } else {
+        "load_or_store"
+    };
+    eprintln!("tail: {threads} threads x {keys} unique keys with {workload}; load average {load}");
     let mut lines = vec![
         format!("# threads\t{threads}"),
         format!("# keys per thread\t{keys}"),
@@ -365,6 +392,7 @@ fn main() {
         let child = Command::new(&exe)
             .args(["--one", &name, "--keys", &keys.to_string()])
             .args(["--threads", &threads.to_string()])
+            .args(reads.then_some("--reads"))
             .output()
             .expect("run a tail child");
         assert!(

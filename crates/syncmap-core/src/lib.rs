@@ -26,7 +26,8 @@
 //! As Go's documentation says: when a key is written once and read many times (caches that only
 //! grow), or when threads read, write and overwrite disjoint sets of keys. Then reads take no
 //! lock and write no shared memory. Workloads that keep adding new keys pay an O(n) rebuild per
-//! promotion; a sharded or lock-free table suits them better.
+//! promotion (spread over the operations that follow it, never paid by one); a sharded or
+//! lock-free table suits them better.
 //!
 //! # Consistency
 //!

@@ -469,3 +469,32 @@ fn compaction_vs_revive_vs_load() {
         assert_state(&map, &[(0, 10), (2, 2)]);
     });
 }
+
+/// New keys move a rebuild of dirty along a bucket at a time (under loom, every rebuild is
+/// incremental) while another thread revives a deleted key and deletes a live one, lock-free if
+/// the rebuild has not reached them yet, and a third loads a live key: the rebuild expunges
+/// only what is still deleted when it gets there, and nothing is lost.
+#[test]
+fn incremental_rebuild_vs_revive_and_delete() {
+    model(|| {
+        let map = Arc::new(Map::default());
+        for k in 0..4 {
+            map.store(k, k);
+        }
+        map.range(|_, _| true); // promoted: every key in read, no dirty
+        map.delete(&0);
+        let rebuilder = spawn(&map, |m| {
+            m.store(10, 10); // the first new key: starts the rebuild, visits one bucket
+            m.store(11, 11); // and one more
+            0
+        });
+        let writer = spawn(&map, |m| {
+            m.store(0, 20);
+            opt(m.load_and_delete(&1).map(|v| *v))
+        });
+        assert_eq!(load(&map, 2), Some(2));
+        rebuilder.join().unwrap();
+        assert_eq!(writer.join().unwrap(), 1);
+        assert_state(&map, &[(0, 20), (2, 2), (3, 3), (10, 10), (11, 11)]);
+    });
+}

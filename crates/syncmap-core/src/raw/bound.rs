@@ -5,9 +5,10 @@ use hashbrown::HashTable;
 
 use super::{
     RawMap,
+    dirty::Dirty,
     entry::State,
     locked::Locked,
-    table::{Dirty, Linked, ReadOnly, Table, entry_hash},
+    table::{Linked, ReadOnly, Table, entry_hash},
 };
 use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
@@ -85,7 +86,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
 
     /// Counts the entries held and the dead ones among them: every entry of dirty plus the
     /// graveyard entries still expunged, if dirty exists (invariant 2); every entry of read
-    /// otherwise. O(n).
+    /// otherwise. `read` is the current read table. O(n).
     pub(super) fn count_entries_locked(
         dirty: &Dirty<K, V, R>,
         read: &ReadOnly<K, V, R>,
@@ -98,18 +99,17 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
                 .filter(|e| matches!(e.state(), State::Deleted))
                 .count()
         }
-        match dirty.table.as_ref() {
-            Some(table) => {
-                let expunged = dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
-                Held {
-                    entries: table.len() + expunged,
-                    dead: count_deleted(dirty.entries()) + expunged,
-                }
+        if dirty.exists() {
+            let expunged = dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
+            Held {
+                entries: dirty.entries(read).count() + expunged,
+                dead: count_deleted(dirty.entries(read)) + expunged,
             }
-            None => Held {
+        } else {
+            Held {
                 entries: read.table.len(),
                 dead: count_deleted(read.entries()),
-            },
+            }
         }
     }
 
@@ -126,7 +126,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         guard: &R::Guard<'_>,
         locked: &Locked<'_>,
     ) {
-        if dirty.table.is_some() {
+        if dirty.exists() {
             self.promote_locked(dirty, guard, locked);
         }
         // Invariant 3 now holds: no dirty table, no expunged entry in read.

@@ -3,12 +3,11 @@
 
 use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
 
-use hashbrown::HashTable;
-
 use super::{
     RawMap,
+    dirty::Dirty,
     entry::EntryPtr,
-    table::{Dirty, Garbage, Linked, ReadOnly, Table, entry_hash},
+    table::{Garbage, Linked, ReadOnly},
 };
 use crate::{
     primitive::sync::{
@@ -46,7 +45,9 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         (dirty, unsafe { Locked::new() })
     }
 
-    /// Go's `missLocked`: counts a miss and promotes dirty once misses reach its size.
+    /// Go's `missLocked`: counts a miss and promotes dirty once misses reach its size. A miss
+    /// also moves dirty's backlog a step on, and promotion waits until it is done, so that a
+    /// promotion never has to finish it (see `dirty.rs`).
     pub(super) fn miss_locked(
         &self,
         dirty: &mut Dirty<K, V, R>,
@@ -55,8 +56,8 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     ) {
         dirty.misses += 1;
         dirty.stats.misses += 1;
-        let len = dirty.table.as_ref().map_or(0, HashTable::len);
-        if dirty.misses < len {
+        dirty.step(self.read(guard), locked);
+        if dirty.has_backlog() || dirty.misses < dirty.table_len() {
             return;
         }
         self.promote_locked(dirty, guard, locked);
@@ -70,7 +71,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         guard: &R::Guard<'_>,
         locked: &Locked<'_>,
     ) {
-        let Some(table) = dirty.table.take() else {
+        let Some(table) = dirty.take_table(self.read(guard), locked) else {
             debug_assert!(false, "promotion without a dirty table");
             return;
         };
@@ -118,26 +119,26 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         }
     }
 
-    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3).
+    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3):
+    /// `read` is the current read table.
     pub(super) fn unlink_all_locked(
         dirty: &mut Dirty<K, V, R>,
         read: &ReadOnly<K, V, R>,
         locked: &Locked<'_>,
     ) -> Vec<EntryPtr<K, V, R>> {
-        dirty.misses = 0;
-        dirty.graveyard.clear();
-        match dirty.table.take() {
-            None => read.table.iter().copied().collect(),
-            Some(table) => {
-                let mut dead: Vec<_> = table.into_iter().collect();
-                dead.extend(
-                    read.entries()
-                        .filter(|e| e.is_expunged(locked))
-                        .map(Linked::ptr),
-                );
-                dead
-            }
-        }
+        let all = if dirty.exists() {
+            let mut all: Vec<_> = dirty.entries(read).map(Linked::ptr).collect();
+            all.extend(
+                read.entries()
+                    .filter(|e| e.is_expunged(locked))
+                    .map(Linked::ptr),
+            );
+            all
+        } else {
+            read.table.iter().copied().collect()
+        };
+        dirty.reset();
+        all
     }
 
     /// The common prologue of Go's locked write paths: finds `key`'s entry in read (relinking
@@ -159,7 +160,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         if let Some(entry) = read.find(hash, key) {
             if entry.unexpunge_locked(locked) {
                 // An expunged entry means dirty exists and lacks it: relink it there.
-                dirty.insert(entry.hash, entry.ptr());
+                dirty.insert(read, entry.hash, entry.ptr(), locked);
                 dirty.stats.unexpunged += 1;
             }
             Some((entry, false))
@@ -181,36 +182,9 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         locked: &Locked<'_>,
     ) -> Linked<'g, K, V, R> {
         if !read.amended() {
-            Self::dirty_locked(dirty, read, locked);
+            dirty.rebuild(read, locked);
             read.amended.store(true, Release);
         }
-        dirty.insert_new(guard, hash, entry)
-    }
-
-    /// Go's `dirtyLocked`: builds dirty from read, expunging deleted entries. Copies pointers
-    /// with their cached hashes: no `Hash`, no `Eq`, no allocation per entry.
-    fn dirty_locked(dirty: &mut Dirty<K, V, R>, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
-        if dirty.table.is_some() {
-            return;
-        }
-        debug_assert!(
-            dirty.graveyard.is_empty(),
-            "graveyard outlived its dirty table"
-        );
-        let capacity = read
-            .table
-            .len()
-            .max(core::mem::take(&mut dirty.capacity_hint));
-        let mut table: Table<K, V, R> = HashTable::with_capacity(capacity);
-        for entry in read.entries() {
-            if entry.try_expunge_locked(locked) {
-                dirty.graveyard.push(entry.ptr());
-            } else {
-                table.insert_unique(entry.hash, entry.ptr(), entry_hash);
-            }
-        }
-        dirty.stats.expunged += dirty.graveyard.len() as u64;
-        dirty.stats.dirty_rebuilds += 1;
-        dirty.table = Some(table);
+        dirty.insert_new(guard, read, hash, entry, locked)
     }
 }

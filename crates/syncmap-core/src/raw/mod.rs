@@ -4,7 +4,9 @@
 //! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
 //!   clear) and the lock-free update;
 //! * `reserve.rs`: `load_or_store_with`'s reservations, and where writers wait for them;
-//! * `locked.rs`: the dirty lock and what is done under it (promotion, rebuild, relinking);
+//! * `locked.rs`: the dirty lock and what is done under it (promotion, relinking);
+//! * `dirty.rs`: the state behind the lock, and how rebuilding and growing dirty are spread
+//!   over the operations that follow;
 //! * `bound.rs`: counting deletes and compacting dead entries;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
 //! * `table.rs`: the read and dirty tables, and [`Linked`] entries borrowed from them;
@@ -21,6 +23,7 @@
 //! `SyncMap`, its only caller.
 
 mod bound;
+mod dirty;
 mod entry;
 mod iter;
 mod locked;
@@ -38,8 +41,9 @@ use core::{
 
 use hashbrown::HashTable;
 
+use dirty::Dirty;
 pub(crate) use iter::PresentEntries;
-use table::{Dirty, ReadOnly};
+use table::ReadOnly;
 
 use crate::{
     ReclaimOwned,
@@ -63,7 +67,8 @@ use reserve::Reservations;
 /// 1. `read` never changes after publication (the `amended` flag only goes false → true).
 /// 2. If dirty exists, every entry of read is either in dirty or expunged, never both; and the
 ///    graveyard lists exactly the entries expunged by the last rebuild (some may have been
-///    revived since: those are in dirty again).
+///    revived since: those are in dirty again). "In dirty" includes dirty's backlog: entries a
+///    rebuild has not visited yet, and entries of a grown table's old allocation (`dirty.rs`).
 /// 3. If dirty does not exist, no entry is expunged, and `amended` is false.
 /// 4. A key has at most one entry across both tables.
 ///
@@ -345,8 +350,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         let read = self.read(&guard);
         if read.amended() {
             let dirty = self.dirty.lock();
-            if dirty.table.is_some() {
-                return count_present(dirty.entries(), limit);
+            let read = self.read(&guard);
+            if dirty.exists() {
+                return count_present(dirty.entries(read), limit);
             }
             // Cleared and not yet rebuilt since we looked: read is current again.
             drop(dirty);

@@ -1,5 +1,5 @@
-//! The two tables of entries: the published [`ReadOnly`] table and the [`Dirty`] state behind
-//! the mutex, and [`Linked`], the only way a linked entry pointer becomes a reference.
+//! The tables of entries: the published [`ReadOnly`] table (dirty's is in `dirty.rs`), and
+//! [`Linked`], the only way a linked entry pointer becomes a reference.
 
 use core::{borrow::Borrow, ops::Deref, ptr::NonNull};
 
@@ -9,7 +9,6 @@ use super::entry::{Entry, EntryPtr};
 use crate::{
     primitive::sync::atomic::{AtomicBool, Ordering::*},
     reclaim::{Reclaim, Retire, sealed::Sealed},
-    stats::LockedStats,
     unwind::DropAll,
 };
 
@@ -37,7 +36,7 @@ impl<'g, K, V, R: Reclaim> Linked<'g, K, V, R> {
     ///
     /// The entry `ptr` points at stays alive for `'g`.
     #[inline]
-    unsafe fn new(ptr: EntryPtr<K, V, R>) -> Self {
+    pub(super) unsafe fn new(ptr: EntryPtr<K, V, R>) -> Self {
         Linked {
             ptr,
             // SAFETY: the caller's contract.
@@ -73,7 +72,7 @@ impl<K, V, R: Reclaim> Deref for Linked<'_, K, V, R> {
 ///
 /// Every entry linked from `table` stays alive for `'g`.
 #[inline]
-unsafe fn find<'g, K, V, R, Q>(
+pub(super) unsafe fn find<'g, K, V, R, Q>(
     table: &Table<K, V, R>,
     hash: u64,
     key: &Q,
@@ -102,9 +101,25 @@ impl<'g, K, V, R: Reclaim> Entries<'g, K, V, R> {
     ///
     /// Every entry linked from `table` stays alive for `'g`.
     #[inline]
-    unsafe fn new(table: &'g Table<K, V, R>) -> Self {
+    pub(super) unsafe fn new(table: &'g Table<K, V, R>) -> Self {
         Entries(table.iter())
     }
+}
+
+/// The entries in `buckets` of `table` (a range of bucket indices), borrowed for `'g`.
+///
+/// # Safety
+///
+/// Every entry linked from `table` stays alive for `'g`.
+#[inline]
+pub(super) unsafe fn bucket_entries<'g, K, V, R: Reclaim>(
+    table: &'g Table<K, V, R>,
+    buckets: core::ops::Range<usize>,
+) -> impl Iterator<Item = Linked<'g, K, V, R>> + 'g {
+    buckets.filter_map(move |i| {
+        // SAFETY: the caller's contract.
+        table.get_bucket(i).map(|&e| unsafe { Linked::new(e) })
+    })
 }
 
 impl<'g, K, V, R: Reclaim> Iterator for Entries<'g, K, V, R> {
@@ -167,6 +182,16 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
         unsafe { Entries::new(&self.table) }
     }
 
+    /// The entries in `buckets` of the table (a range of bucket indices).
+    #[inline]
+    pub(super) fn entries_in(
+        &self,
+        buckets: core::ops::Range<usize>,
+    ) -> impl Iterator<Item = Linked<'_, K, V, R>> + '_ {
+        // SAFETY: entries of a borrowed read table are alive while it is borrowed (type docs).
+        unsafe { bucket_entries(&self.table, buckets) }
+    }
+
     /// Every entry of the table, for rayon's workers.
     #[cfg(feature = "rayon")]
     pub(super) fn par_entries(
@@ -182,91 +207,6 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
             // docs), whichever thread reads them.
             unsafe { e.get() }
         })
-    }
-}
-
-/// The state behind the mutex.
-pub(super) struct Dirty<K, V, R: Reclaim> {
-    pub(super) table: Option<Table<K, V, R>>,
-    /// Lookups that fell through to dirty since the last promotion.
-    pub(super) misses: usize,
-    /// Entries the last rebuild expunged (invariant 2).
-    pub(super) graveyard: Vec<EntryPtr<K, V, R>>,
-    /// The capacity asked for at construction, used by the first rebuild only.
-    pub(super) capacity_hint: usize,
-    pub(super) stats: LockedStats,
-}
-
-impl<K, V, R: Reclaim> Dirty<K, V, R> {
-    pub(super) fn new(capacity_hint: usize) -> Self {
-        Dirty {
-            table: None,
-            misses: 0,
-            graveyard: Vec::new(),
-            capacity_hint,
-            stats: LockedStats::default(),
-        }
-    }
-
-    /// `key`'s entry, if dirty has it; borrowed for as long as `guard`.
-    ///
-    /// `&self` is borrowed under the lock, and `guard` came from the map's `pin`.
-    pub(super) fn find<'g, Q>(
-        &self,
-        guard: &'g R::Guard<'_>,
-        hash: u64,
-        key: &Q,
-    ) -> Option<Linked<'g, K, V, R>>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let _ = guard;
-        // SAFETY: an entry leaves dirty only to be retired through `R` (at a `clear`) or to
-        // become part of read (at a promotion), from which it is retired in turn; so an entry
-        // linked from dirty while `guard` lives stays alive for as long as `guard` does.
-        unsafe { find(self.table.as_ref()?, hash, key) }
-    }
-
-    /// Every entry of dirty (none if it does not exist), borrowed under the lock.
-    pub(super) fn entries(&self) -> impl Iterator<Item = Linked<'_, K, V, R>> + '_ {
-        self.table.iter().flat_map(|table| {
-            // SAFETY: `&self` is borrowed under the lock (or with exclusive access), which
-            // keeps dirty's entries linked, and linked entries are alive.
-            unsafe { Entries::new(table) }
-        })
-    }
-
-    /// The graveyard's entries, borrowed under the lock.
-    pub(super) fn graveyard(&self) -> impl Iterator<Item = Linked<'_, K, V, R>> + '_ {
-        self.graveyard.iter().map(|&e| {
-            // SAFETY: graveyard entries are linked from the current read table (invariant 2),
-            // which the lock (held while `&self` is borrowed) keeps published.
-            unsafe { Linked::new(e) }
-        })
-    }
-
-    /// Links `entry`, whose cached hash is `hash`, into dirty, which exists.
-    pub(super) fn insert(&mut self, hash: u64, entry: EntryPtr<K, V, R>) {
-        self.table
-            .as_mut()
-            .expect("dirty exists when an entry is linked into it")
-            .insert_unique(hash, entry, entry_hash);
-    }
-
-    /// Links a new entry into dirty, as [`insert`](Self::insert), and borrows it for as long
-    /// as `guard`, which came from the map's `pin`.
-    pub(super) fn insert_new<'g>(
-        &mut self,
-        guard: &'g R::Guard<'_>,
-        hash: u64,
-        entry: EntryPtr<K, V, R>,
-    ) -> Linked<'g, K, V, R> {
-        let _ = guard;
-        self.insert(hash, entry);
-        // SAFETY: the entry is now linked from dirty while `guard` lives, so it stays alive for
-        // as long as `guard` does (the argument of `find`).
-        unsafe { Linked::new(entry) }
     }
 }
 

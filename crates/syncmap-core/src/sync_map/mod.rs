@@ -46,6 +46,10 @@ use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 ///   read lacks.
 /// * **misses**: lookups that had to take the lock. When they reach the size of dirty, dirty
 ///   becomes the new read table in O(1), and the next new key rebuilds dirty from read in O(n).
+///   Unlike Go, no single operation pays that O(n) (nor the O(n) of growing the dirty table):
+///   the new table is allocated at once, and the entries are moved into it a few at a time by
+///   the locked operations that follow (see `raw/dirty.rs`). Only `range` (which promotes),
+///   `clear`, a compaction and `stats` still do O(n) work in one call.
 /// * **entries** are shared by both tables; their value slot is *present*, *deleted* or
 ///   *expunged* (see the state table in `raw/entry.rs`), changed by CAS, so updating a key that
 ///   read already has needs no lock.

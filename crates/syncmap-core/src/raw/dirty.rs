@@ -1,0 +1,446 @@
+//! The state behind the mutex, [`Dirty`], and how its O(n) work is spread over operations.
+//!
+//! Go's design does two things in one operation that are O(n): it rebuilds dirty from read
+//! (`dirtyLocked`, on the first new key after a promotion) and, like any hash table, it grows
+//! the dirty table by rehashing all of it. On a map of millions of keys either one stalls the
+//! operation that triggers it, and every writer waiting for the lock, for tens to hundreds of
+//! milliseconds. Here both are a [`Backlog`]: the new table is allocated at once, and the entries
+//! are moved into it [`STEP_BUCKETS`] buckets at a time by the locked operations that follow
+//! (each insert into dirty and each miss). Nothing a caller can observe changes: lookups in
+//! dirty also search the backlog, promotion waits until the backlog is empty (a miss moves it
+//! along), and the operations that are O(n) anyway (`range`'s promotion, a compaction, `clear`)
+//! finish or drop it.
+
+use core::borrow::Borrow;
+
+use hashbrown::HashTable;
+
+use super::{
+    entry::EntryPtr,
+    locked::Locked,
+    table::{Entries, Linked, ReadOnly, Table, bucket_entries, entry_hash, find},
+};
+use crate::{reclaim::Reclaim, stats::LockedStats};
+
+/// Buckets visited per step of a backlog: each step moves at most this many entries.
+///
+/// A step runs before every insert into dirty, so a table needs spare room for one insert per
+/// step until its backlog is done: `buckets / STEP_BUCKETS` entries. A grown table has its old
+/// capacity spare (at least `7/8 * buckets` of the old table), and a rebuilt one is allocated
+/// with a quarter of read's length spare, while read has at most about `2.3 * len` buckets.
+/// Under loom, one bucket per step, so that models interleave with a rebuild in progress.
+const STEP_BUCKETS: usize = if cfg!(loom) { 1 } else { 16 };
+
+/// Tables with fewer buckets than this grow, and are rebuilt, at once: copying a few hundred
+/// pointers costs less than searching two tables for a while. Zero under loom (see
+/// [`STEP_BUCKETS`]).
+const INCREMENTAL_MIN_BUCKETS: usize = if cfg!(loom) { 0 } else { 512 };
+
+/// Entries that belong to dirty but are not linked from its table yet.
+///
+/// # Invariants
+///
+/// * `Grow`: every entry of `old` is in dirty. Those in buckets before `next` are linked from
+///   the table too; those from `next` on are linked from `old` only.
+/// * `Rebuild`: dirty is being rebuilt from the read table at address `of`, the published one
+///   for as long as the backlog exists (promotion and compaction finish the backlog first;
+///   `clear` drops it). Entries of read in buckets before `next` are in the table or expunged
+///   (listed in the graveyard); those from `next` on are neither, and count as in dirty.
+enum Backlog<K, V, R: Reclaim> {
+    Idle,
+    Grow { old: Table<K, V, R>, next: usize },
+    Rebuild { of: usize, next: usize },
+}
+
+/// The state behind the mutex: Go's `dirty` and `misses`, and what this design adds.
+///
+/// Invariant: if `table` is `None` (dirty does not exist), the backlog is idle and the
+/// graveyard empty.
+pub(super) struct Dirty<K, V, R: Reclaim> {
+    /// Go's `m.dirty`, or `None` where Go's is nil.
+    table: Option<Table<K, V, R>>,
+    backlog: Backlog<K, V, R>,
+    /// Lookups that fell through to dirty since the last promotion.
+    pub(super) misses: usize,
+    /// Entries the last rebuild expunged (`RawMap`'s invariant 2).
+    pub(super) graveyard: Vec<EntryPtr<K, V, R>>,
+    /// The capacity asked for at construction, used by the first rebuild only.
+    capacity_hint: usize,
+    pub(super) stats: LockedStats,
+}
+
+/// The address `Backlog::Rebuild` records, to check in debug builds that the read table a
+/// lock holder passes is the one being copied.
+fn address<T>(read: &T) -> usize {
+    core::ptr::from_ref(read).addr()
+}
+
+impl<K, V, R: Reclaim> Dirty<K, V, R> {
+    pub(super) fn new(capacity_hint: usize) -> Self {
+        Dirty {
+            table: None,
+            backlog: Backlog::Idle,
+            misses: 0,
+            graveyard: Vec::new(),
+            capacity_hint,
+            stats: LockedStats::default(),
+        }
+    }
+
+    /// Whether dirty exists (Go's `m.dirty != nil`).
+    #[inline]
+    pub(super) fn exists(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// Whether entries are still to be moved into the table.
+    #[inline]
+    pub(super) fn has_backlog(&self) -> bool {
+        !matches!(self.backlog, Backlog::Idle)
+    }
+
+    /// Entries linked from the table (all of dirty's when there is no backlog).
+    #[inline]
+    pub(super) fn table_len(&self) -> usize {
+        self.table.as_ref().map_or(0, HashTable::len)
+    }
+
+    /// `key`'s entry, if dirty has it and read does not (callers look in read first: the
+    /// entries a rebuild has yet to visit are found there); borrowed for as long as `guard`.
+    ///
+    /// `&self` is borrowed under the lock, and `guard` came from the map's `pin`.
+    pub(super) fn find<'g, Q>(
+        &self,
+        guard: &'g R::Guard<'_>,
+        hash: u64,
+        key: &Q,
+    ) -> Option<Linked<'g, K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let _ = guard;
+        // The argument for both lookups: an entry leaves dirty (its table, or the old table of
+        // a growth) only to be retired through `R` (at a `clear`) or to become part of read (at
+        // a promotion), from which it is retired in turn; so an entry linked from dirty while
+        // `guard` lives stays alive for as long as `guard` does.
+        // SAFETY: the argument above.
+        if let Some(found) = unsafe { find(self.table.as_ref()?, hash, key) } {
+            return Some(found);
+        }
+        match &self.backlog {
+            // SAFETY: the argument above.
+            Backlog::Grow { old, .. } => unsafe { find(old, hash, key) },
+            _ => None,
+        }
+    }
+
+    /// Every entry of dirty, once (none if it does not exist), borrowed under the lock; `read`
+    /// is the current read table.
+    pub(super) fn entries<'a>(
+        &'a self,
+        read: &'a ReadOnly<K, V, R>,
+    ) -> impl Iterator<Item = Linked<'a, K, V, R>> + 'a {
+        // Entries of `old` before `next` are also in the table, hence skipped (`Backlog`'s
+        // invariants).
+        let table = self.table.iter().flat_map(|t| {
+            // SAFETY: `&self` is borrowed under the lock (or with exclusive access), which
+            // keeps dirty's entries linked, and linked entries are alive.
+            unsafe { Entries::new(t) }
+        });
+        let backlog = match &self.backlog {
+            Backlog::Idle => None,
+            Backlog::Grow { old, next } => {
+                // SAFETY: as for the table: `old`'s entries are dirty's, linked and alive.
+                Some(unsafe { bucket_entries(old, *next..old.num_buckets()) })
+            }
+            Backlog::Rebuild { of, next } => {
+                debug_assert_eq!(*of, address(read), "a rebuild outlived its read table");
+                // SAFETY: read's entries are alive while it is borrowed (`ReadOnly`'s docs).
+                Some(unsafe { bucket_entries(&read.table, *next..read.table.num_buckets()) })
+            }
+        };
+        table.chain(backlog.into_iter().flatten())
+    }
+
+    /// The graveyard's entries, borrowed under the lock.
+    pub(super) fn graveyard(&self) -> impl Iterator<Item = Linked<'_, K, V, R>> + '_ {
+        self.graveyard.iter().map(|&e| {
+            // SAFETY: graveyard entries are linked from the current read table (invariant 2),
+            // which the lock (held while `&self` is borrowed) keeps published.
+            unsafe { Linked::new(e) }
+        })
+    }
+
+    /// Go's `dirtyLocked`: makes dirty from `read` (which is current, under the lock), unless
+    /// dirty exists. The table is allocated now; read's entries are copied by the steps of
+    /// the backlog this starts (at once for a small table). Copies pointers with their cached
+    /// hashes: no `Hash`, no `Eq`, no allocation per entry.
+    pub(super) fn rebuild(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+        if self.table.is_some() {
+            return;
+        }
+        debug_assert!(
+            self.graveyard.is_empty(),
+            "graveyard outlived its dirty table"
+        );
+        let len = read.table.len();
+        // A quarter spare: room for the inserts made while the backlog lasts (`STEP_BUCKETS`).
+        let capacity = (len + len / 4).max(core::mem::take(&mut self.capacity_hint));
+        self.table = Some(HashTable::with_capacity(capacity));
+        self.backlog = Backlog::Rebuild {
+            of: address(read),
+            next: 0,
+        };
+        self.stats.dirty_rebuilds += 1;
+        if read.table.num_buckets() < INCREMENTAL_MIN_BUCKETS {
+            self.finish(read, locked);
+        }
+    }
+
+    /// Links `entry`, whose cached hash is `hash`, into dirty, which exists; first moves the
+    /// backlog one step on, and starts growing the table if it is full.
+    pub(super) fn insert(
+        &mut self,
+        read: &ReadOnly<K, V, R>,
+        hash: u64,
+        entry: EntryPtr<K, V, R>,
+        locked: &Locked<'_>,
+    ) {
+        self.step(read, locked);
+        let table = self
+            .table
+            .as_ref()
+            .expect("dirty exists when an entry is linked");
+        let (len, capacity) = (table.len(), table.capacity());
+        if len == capacity && table.num_buckets() >= INCREMENTAL_MIN_BUCKETS {
+            // The step sizes make this rare: only a backlog from a rebuild of a read table
+            // with many empty buckets can still be pending here.
+            self.finish(read, locked);
+            let table = self.table.as_mut().expect("dirty exists");
+            let old = core::mem::replace(table, HashTable::with_capacity(2 * capacity));
+            self.backlog = Backlog::Grow { old, next: 0 };
+        }
+        self.table
+            .as_mut()
+            .expect("dirty exists")
+            .insert_unique(hash, entry, entry_hash);
+    }
+
+    /// Links a new entry into dirty, as [`insert`](Self::insert), and borrows it for as long
+    /// as `guard`, which came from the map's `pin`.
+    pub(super) fn insert_new<'g>(
+        &mut self,
+        guard: &'g R::Guard<'_>,
+        read: &ReadOnly<K, V, R>,
+        hash: u64,
+        entry: EntryPtr<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> Linked<'g, K, V, R> {
+        let _ = guard;
+        self.insert(read, hash, entry, locked);
+        // SAFETY: the entry is now linked from dirty while `guard` lives, so it stays alive for
+        // as long as `guard` does (the argument of `find`).
+        unsafe { Linked::new(entry) }
+    }
+
+    /// Moves the backlog one step on: up to [`STEP_BUCKETS`] buckets of the old table (or of
+    /// read, expunging its deleted entries as Go's `dirtyLocked` does).
+    pub(super) fn step(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+        self.advance(read, STEP_BUCKETS, locked);
+    }
+
+    /// Moves the whole backlog into the table.
+    pub(super) fn finish(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+        self.advance(read, usize::MAX, locked);
+    }
+
+    fn advance(&mut self, read: &ReadOnly<K, V, R>, buckets: usize, locked: &Locked<'_>) {
+        let Some(table) = self.table.as_mut() else {
+            return;
+        };
+        let done = match &mut self.backlog {
+            Backlog::Idle => return,
+            Backlog::Grow { old, next } => {
+                let end = old.num_buckets().min(next.saturating_add(buckets));
+                for i in *next..end {
+                    if let Some(&e) = old.get_bucket(i) {
+                        table.insert_unique(entry_hash(&e), e, entry_hash);
+                    }
+                }
+                *next = end;
+                end == old.num_buckets()
+            }
+            Backlog::Rebuild { of, next } => {
+                debug_assert_eq!(*of, address(read), "a rebuild outlived its read table");
+                let end = read.table.num_buckets().min(next.saturating_add(buckets));
+                for entry in read.entries_in(*next..end) {
+                    if entry.try_expunge_locked(locked) {
+                        self.graveyard.push(entry.ptr());
+                        self.stats.expunged += 1;
+                    } else {
+                        table.insert_unique(entry.hash, entry.ptr(), entry_hash);
+                    }
+                }
+                *next = end;
+                end == read.table.num_buckets()
+            }
+        };
+        if done {
+            self.backlog = Backlog::Idle;
+        }
+    }
+
+    /// Finishes the backlog and takes the table, leaving dirty nonexistent (the graveyard is
+    /// the caller's to empty).
+    pub(super) fn take_table(
+        &mut self,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> Option<Table<K, V, R>> {
+        self.finish(read, locked);
+        self.table.take()
+    }
+
+    /// Makes dirty nonexistent, dropping its table, backlog, graveyard and misses; the caller
+    /// has taken every entry it needs (see `unlink_all_locked`).
+    pub(super) fn reset(&mut self) {
+        self.table = None;
+        self.backlog = Backlog::Idle;
+        self.graveyard.clear();
+        self.misses = 0;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::{collections::HashMap, hash::RandomState};
+
+    use super::{Backlog, INCREMENTAL_MIN_BUCKETS, STEP_BUCKETS};
+    use crate::{raw::RawMap, reclaim::DeferToDrop};
+
+    type Raw = RawMap<u64, u64, DeferToDrop, RandomState>;
+
+    /// Dirty's table, as the lock holder sees it.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Shape {
+        len: usize,
+        buckets: usize,
+        growing: bool,
+        rebuilding: bool,
+    }
+
+    fn shape(map: &Raw) -> Shape {
+        let dirty = map.dirty.lock();
+        Shape {
+            len: dirty.table_len(),
+            buckets: dirty.table.as_ref().map_or(0, |t| t.num_buckets()),
+            growing: matches!(dirty.backlog, Backlog::Grow { .. }),
+            rebuilding: matches!(dirty.backlog, Backlog::Rebuild { .. }),
+        }
+    }
+
+    /// Stores `key` and checks that the store linked its own entry and at most one step of the
+    /// backlog's: never a whole table at once (once tables are large enough to be incremental).
+    fn store_checked(map: &Raw, key: u64, value: u64) -> Shape {
+        let before = shape(map);
+        map.store(key, value);
+        let after = shape(map);
+        if after.buckets != before.buckets && before.buckets >= INCREMENTAL_MIN_BUCKETS {
+            assert!(
+                after.growing,
+                "a large table grew at once: {before:?} -> {after:?}"
+            );
+            assert_eq!(after.len, 1, "a new table starts with the new entry only");
+        } else if before.len > 0 {
+            let linked = after.len - before.len;
+            assert!(
+                linked <= 1 + STEP_BUCKETS,
+                "one store linked {linked} entries: {before:?} -> {after:?}"
+            );
+        }
+        after
+    }
+
+    /// Counts misses until dirty is promoted, as a read workload would.
+    fn promote(map: &Raw) {
+        while map.dirty.lock().exists() {
+            assert!(map.load(&u64::MAX).is_none());
+        }
+    }
+
+    fn check(map: &Raw, model: &HashMap<u64, u64>, keys: core::ops::Range<u64>) {
+        for k in keys {
+            assert_eq!(map.load(&k).copied(), model.get(&k).copied(), "key {k}");
+        }
+        assert_eq!(map.count_present(usize::MAX), model.len());
+        let stats = map.stats();
+        assert_eq!(stats.entries - stats.dead_entries, model.len(), "{stats:?}");
+    }
+
+    #[test]
+    fn a_large_table_grows_a_step_per_insert_and_loses_nothing() {
+        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        let mut model = HashMap::new();
+        let mut growths = 0;
+        let mut was_growing = false;
+        for k in 0..200_000 {
+            let after = store_checked(&map, k, k);
+            model.insert(k, k);
+            growths += usize::from(after.growing && !was_growing);
+            was_growing = after.growing;
+            if after.growing && k % 64 == 0 {
+                // A key stored long ago is likely still in the old table only.
+                let old = k / 3;
+                assert_eq!(map.load(&old).copied(), Some(old));
+            }
+        }
+        assert!(growths >= 5, "only {growths} incremental growths");
+        check(&map, &model, 0..200_000);
+        promote(&map);
+        check(&map, &model, 0..200_000);
+    }
+
+    #[test]
+    fn a_rebuild_visits_a_step_per_insert_and_keeps_gos_semantics() {
+        const N: u64 = 20_000;
+        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        let mut model = HashMap::new();
+        for k in 0..N {
+            map.store(k, k);
+            model.insert(k, k);
+        }
+        promote(&map);
+        // Deleted keys, fewer than a quarter (no compaction): the rebuild must expunge those
+        // still deleted when it reaches them.
+        for k in (0..N).step_by(8) {
+            map.delete(&k);
+            model.remove(&k);
+        }
+        let first = store_checked(&map, N, N);
+        model.insert(N, N);
+        assert!(first.rebuilding, "{first:?}");
+        assert!(first.len <= 1 + STEP_BUCKETS, "{first:?}");
+        // While the rebuild runs: revive deleted keys (lock-free if not visited yet, relinked
+        // if already expunged), delete live ones, and store new keys.
+        for k in (0..N).step_by(8).take(500) {
+            map.store(k, k + 1);
+            model.insert(k, k + 1);
+        }
+        for k in (1..N).step_by(8) {
+            assert_eq!(map.load_and_delete(&k).copied(), Some(k));
+            model.remove(&k);
+        }
+        let mut rebuilding = true;
+        for k in N + 1..N + 5_000 {
+            rebuilding &= store_checked(&map, k, k).rebuilding;
+            model.insert(k, k);
+        }
+        assert!(!rebuilding, "the rebuild never finished");
+        check(&map, &model, 0..N + 5_000);
+        let stats = map.stats();
+        assert!(stats.expunged > 0, "{stats:?}");
+        promote(&map);
+        check(&map, &model, 0..N + 5_000);
+    }
+}
