@@ -109,6 +109,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// entries a rebuild has yet to visit are found there); borrowed for as long as `guard`.
     ///
     /// `&self` is borrowed under the lock, and `guard` came from the map's `pin`.
+    #[inline]
     pub(super) fn find<'g, Q>(
         &self,
         guard: &'g R::Guard<'_>,
@@ -200,6 +201,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
 
     /// Links `entry`, whose cached hash is `hash`, into dirty, which exists; first moves the
     /// backlog one step on, and starts growing the table if it is full.
+    #[inline]
     pub(super) fn insert(
         &mut self,
         read: &ReadOnly<K, V, R>,
@@ -212,19 +214,26 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             .table
             .as_ref()
             .expect("dirty exists when an entry is linked");
-        let (len, capacity) = (table.len(), table.capacity());
-        if len == capacity && table.num_buckets() >= INCREMENTAL_MIN_BUCKETS {
-            // The step sizes make this rare: only a backlog from a rebuild of a read table
-            // with many empty buckets can still be pending here.
-            self.finish(read, locked);
-            let table = self.table.as_mut().expect("dirty exists");
-            let old = core::mem::replace(table, HashTable::with_capacity(2 * capacity));
-            self.backlog = Backlog::Grow { old, next: 0 };
+        if table.len() == table.capacity() && table.num_buckets() >= INCREMENTAL_MIN_BUCKETS {
+            self.grow(read, locked);
         }
         self.table
             .as_mut()
-            .expect("dirty exists")
+            .expect("dirty exists when an entry is linked")
             .insert_unique(hash, entry, entry_hash);
+    }
+
+    /// Replaces the full table with one twice its capacity, and makes the old one the backlog.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+        // The step sizes make this rare: only a backlog from a rebuild of a read table with
+        // many empty buckets can still be pending here.
+        self.finish(read, locked);
+        let table = self.table.as_mut().expect("dirty exists when it grows");
+        let capacity = table.capacity();
+        let old = core::mem::replace(table, HashTable::with_capacity(2 * capacity));
+        self.backlog = Backlog::Grow { old, next: 0 };
     }
 
     /// Links a new entry into dirty, as [`insert`](Self::insert), and borrows it for as long
@@ -246,8 +255,11 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
 
     /// Moves the backlog one step on: up to [`STEP_BUCKETS`] buckets of the old table (or of
     /// read, expunging its deleted entries as Go's `dirtyLocked` does).
+    #[inline]
     pub(super) fn step(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
-        self.advance(read, STEP_BUCKETS, locked);
+        if self.has_backlog() {
+            self.advance(read, STEP_BUCKETS, locked);
+        }
     }
 
     /// Moves the whole backlog into the table.
@@ -255,6 +267,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         self.advance(read, usize::MAX, locked);
     }
 
+    #[inline(never)]
     fn advance(&mut self, read: &ReadOnly<K, V, R>, buckets: usize, locked: &Locked<'_>) {
         let Some(table) = self.table.as_mut() else {
             return;
@@ -300,6 +313,25 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     ) -> Option<Table<K, V, R>> {
         self.finish(read, locked);
         self.table.take()
+    }
+
+    /// Every entry of dirty once (as [`entries`](Self::entries)), in a vector sized for them
+    /// all; `read` is the current read table.
+    pub(super) fn entry_ptrs(&self, read: &ReadOnly<K, V, R>) -> Vec<EntryPtr<K, V, R>> {
+        let Some(table) = self.table.as_ref() else {
+            return Vec::new();
+        };
+        if !self.has_backlog() {
+            // The common case, as one exact-size copy.
+            return table.iter().copied().collect();
+        }
+        let backlog = match &self.backlog {
+            Backlog::Grow { old, .. } => old.len(),
+            _ => read.table.len(),
+        };
+        let mut all = Vec::with_capacity(table.len() + backlog);
+        all.extend(self.entries(read).map(Linked::ptr));
+        all
     }
 
     /// Makes dirty nonexistent, dropping its table, backlog, graveyard and misses; the caller

@@ -127,7 +127,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         locked: &Locked<'_>,
     ) -> Vec<EntryPtr<K, V, R>> {
         let all = if dirty.exists() {
-            let mut all: Vec<_> = dirty.entries(read).map(Linked::ptr).collect();
+            let mut all = dirty.entry_ptrs(read);
             all.extend(
                 read.entries()
                     .filter(|e| e.is_expunged(locked))
