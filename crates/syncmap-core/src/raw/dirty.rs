@@ -26,8 +26,8 @@ use crate::{reclaim::Reclaim, stats::LockedStats};
 ///
 /// A step runs before every insert into dirty, so a table needs spare room for one insert per
 /// step until its backlog is done: `buckets / STEP_BUCKETS` entries. A grown table has its old
-/// capacity spare (at least `7/8 * buckets` of the old table), and a rebuilt one is allocated
-/// with a quarter of read's length spare, while read has at most about `2.3 * len` buckets.
+/// capacity spare (`7/8` of the old table's buckets), and a rebuilt one is allocated with that
+/// much room beyond read's length.
 /// Under loom, one bucket per step, so that models interleave with a rebuild in progress.
 const STEP_BUCKETS: usize = if cfg!(loom) { 1 } else { 16 };
 
@@ -185,9 +185,10 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             self.graveyard.is_empty(),
             "graveyard outlived its dirty table"
         );
-        let len = read.table.len();
-        // A quarter spare: room for the inserts made while the backlog lasts (`STEP_BUCKETS`).
-        let capacity = (len + len / 4).max(core::mem::take(&mut self.capacity_hint));
+        // Room for read's entries and one insert per step until the backlog is done: the table
+        // never grows while it is being filled (`STEP_BUCKETS`).
+        let steps = read.table.num_buckets().div_ceil(STEP_BUCKETS);
+        let capacity = (read.table.len() + steps).max(core::mem::take(&mut self.capacity_hint));
         self.table = Some(HashTable::with_capacity(capacity));
         self.backlog = Backlog::Rebuild {
             of: address(read),
@@ -227,8 +228,12 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
-        // The step sizes make this rare: only a backlog from a rebuild of a read table with
-        // many empty buckets can still be pending here.
+        // The spare room of every table (`STEP_BUCKETS`) means its backlog is done by now;
+        // should it not be, finishing it is correct, only slow.
+        debug_assert!(
+            !self.has_backlog(),
+            "a table filled up before its backlog was done"
+        );
         self.finish(read, locked);
         let table = self.table.as_mut().expect("dirty exists when it grows");
         let capacity = table.capacity();
