@@ -33,7 +33,9 @@ pub struct Stats {
     /// increments: treat this as a close lower bound, exact in single-threaded use.
     pub read_hits: u64,
     /// Lookups that fell through to the dirty map under the lock (Go's `misses`, summed over
-    /// the map's life rather than reset at each promotion).
+    /// the map's life rather than reset at each promotion). Unlike Go, a store or swap of a key
+    /// only the dirty map has counts one too, as `load_or_store` does in Go: a workload that
+    /// keeps rewriting new keys then reaches the lock-free path.
     pub misses: u64,
     /// Times the dirty map was promoted to be the read map (O(1)).
     pub promotions: u64,

@@ -47,7 +47,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             }
             let (mut dirty, locked) = self.lock();
             let read = self.read(guard);
-            let Some((entry, _)) =
+            let Some((entry, dirty_only)) =
                 self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
             else {
                 let entry = Entry::boxed(hash, key, new);
@@ -56,6 +56,12 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 return None;
             };
             let swapped = entry.swap_locked(new.owned(), &locked);
+            if dirty_only {
+                // Unlike Go's `Swap`, count a miss, as `LoadOrStore` does: a workload that keeps
+                // rewriting keys only dirty has would otherwise take the lock on every call,
+                // never promoting them to the lock-free path.
+                self.miss_locked(&mut dirty, guard, &locked);
+            }
             drop(dirty);
             match swapped {
                 Ok(previous) => return self.retire_previous(guard, &entry, previous),

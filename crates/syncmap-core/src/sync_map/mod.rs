@@ -44,7 +44,8 @@ use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 /// * **dirty**: a second table behind a mutex, holding every live entry of read plus the keys
 ///   stored since the last promotion. `amended` (a flag of the read table) says dirty has keys
 ///   read lacks.
-/// * **misses**: lookups that had to take the lock. When they reach the size of dirty, dirty
+/// * **misses**: lookups that had to take the lock (and, unlike Go, stores to keys only dirty
+///   has, as Go's `LoadOrStore` counts them). When they reach the size of dirty, dirty
 ///   becomes the new read table in O(1), and the next new key rebuilds dirty from read in O(n).
 ///   Unlike Go, no single operation pays that O(n) (nor the O(n) of growing the dirty table):
 ///   the new table is allocated at once, and the entries are moved into it a few at a time by
