@@ -39,7 +39,8 @@ pub struct Stats {
     pub misses: u64,
     /// Times the dirty map was promoted to be the read map (O(1)).
     pub promotions: u64,
-    /// Times the dirty map was rebuilt from the read map (O(n): the design's main cost).
+    /// Times the dirty map was rebuilt from the read map (O(n): the design's main cost, spread
+    /// over the locked operations that follow the first new key, a few entries each).
     pub dirty_rebuilds: u64,
     /// Entries expunged during rebuilds: deleted keys left out of the new dirty map.
     pub expunged: u64,
