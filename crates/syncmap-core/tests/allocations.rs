@@ -135,3 +135,29 @@ fn into_iter_moves_inline_and_boxed_values_out() {
         .collect();
     assert_eq!(pairs, expected);
 }
+
+#[test]
+fn clearing_a_one_key_map_allocates_only_the_new_read_table() {
+    // Go's BenchmarkClear: clear, then store one key. The clear publishes a new (empty) read
+    // table and retires the old one, which lists the dying entry inline: no list of entries, no
+    // separate box of garbage, and dirty keeps its emptied table for the next store, which then
+    // allocates only its entry.
+    const CYCLES: usize = 128;
+    let map = warm(0_u64);
+    map.clear();
+    map.store(1, 1);
+    let made = allocations(|| {
+        for k in 0..CYCLES as u64 {
+            map.clear();
+            map.store(k, k);
+        }
+    });
+    // `DeferToDrop` keeps what is retired in a `Vec`, which reallocates as it grows.
+    let retired_list = CYCLES.ilog2() as usize + 2;
+    assert!(
+        made <= 2 * CYCLES + retired_list,
+        "{made} allocations for {CYCLES} clears and stores"
+    );
+    assert_eq!(map.len(), 1);
+    assert_eq!(*map.load(&(CYCLES as u64 - 1)).unwrap(), CYCLES as u64 - 1);
+}

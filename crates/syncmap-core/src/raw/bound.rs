@@ -8,7 +8,7 @@ use super::{
     dirty::Dirty,
     entry::State,
     locked::Locked,
-    table::{Linked, ReadOnly, Table, entry_hash},
+    table::{Dies, Linked, ReadOnly, Table, entry_hash},
 };
 use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
@@ -143,7 +143,14 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         live.shrink_to_fit(entry_hash);
         dirty.misses = 0;
         dirty.stats.compactions += 1;
-        self.replace_read_locked(ReadOnly::publish(live), dead, guard, locked);
+        let count = dead.len();
+        self.replace_read_locked(
+            ReadOnly::publish(live),
+            Dies::Listed(dead),
+            count,
+            guard,
+            locked,
+        );
     }
 }
 

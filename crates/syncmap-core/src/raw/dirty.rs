@@ -18,7 +18,10 @@ use hashbrown::HashTable;
 use super::{
     entry::EntryPtr,
     locked::Locked,
-    table::{Entries, Linked, ReadOnly, Table, bucket_entries, entry_hash, find},
+    table::{
+        DirtyEntries, Entries, INLINE_DEAD, Linked, ReadOnly, Table, bucket_entries, entry_hash,
+        find,
+    },
 };
 use crate::{reclaim::Reclaim, stats::LockedStats};
 
@@ -52,6 +55,10 @@ enum Backlog<K, V, R: Reclaim> {
     Rebuild { of: usize, next: usize },
 }
 
+/// The largest capacity of a table that a `clear` leaves behind, emptied, for the next rebuild
+/// (see [`Dirty::take_for_clear`]): small, so that keeping it costs next to no memory.
+const SPARE_MAX_CAPACITY: usize = 32;
+
 /// The state behind the mutex: Go's `dirty` and `misses`, and what this design adds.
 ///
 /// Invariant: if `table` is `None` (dirty does not exist), the backlog is idle and the
@@ -64,6 +71,9 @@ pub(super) struct Dirty<K, V, R: Reclaim> {
     pub(super) misses: usize,
     /// Entries the last rebuild expunged (`RawMap`'s invariant 2).
     pub(super) graveyard: Vec<EntryPtr<K, V, R>>,
+    /// An empty table a `clear` left behind, for the next rebuild to use instead of allocating
+    /// one (`HashTable::new()`, which has no allocation, if there is none). Never links an entry.
+    spare: Table<K, V, R>,
     /// The capacity asked for at construction, used by the first rebuild only.
     capacity_hint: usize,
     pub(super) stats: LockedStats,
@@ -82,6 +92,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             backlog: Backlog::Idle,
             misses: 0,
             graveyard: Vec::new(),
+            spare: HashTable::new(),
             capacity_hint,
             stats: LockedStats::default(),
         }
@@ -185,16 +196,28 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             self.graveyard.is_empty(),
             "graveyard outlived its dirty table"
         );
-        // Room for read's entries and one insert per step until the backlog is done: the table
-        // never grows while it is being filled (`STEP_BUCKETS`).
+        let len = read.table.len();
+        // Room for read's entries and one insert per step until the backlog is done, so that
+        // the table never grows while it is being filled (`STEP_BUCKETS`); and one more for the
+        // new key whose insert asked for the rebuild, so that after a `clear` (read empty) the
+        // table is allocated here, not by that insert's resize path.
         let steps = read.table.num_buckets().div_ceil(STEP_BUCKETS);
-        let capacity = (read.table.len() + steps).max(core::mem::take(&mut self.capacity_hint));
-        self.table = Some(HashTable::with_capacity(capacity));
+        let capacity = (len + steps + 1).max(core::mem::take(&mut self.capacity_hint));
+        let spare = core::mem::take(&mut self.spare);
+        self.table = Some(if spare.capacity() >= capacity {
+            spare
+        } else {
+            HashTable::with_capacity(capacity)
+        });
+        self.stats.dirty_rebuilds += 1;
+        if len == 0 {
+            // Nothing to copy (as after a `clear`): no backlog.
+            return;
+        }
         self.backlog = Backlog::Rebuild {
             of: address(read),
             next: 0,
         };
-        self.stats.dirty_rebuilds += 1;
         if read.table.num_buckets() < INCREMENTAL_MIN_BUCKETS {
             self.finish(read, locked);
         }
@@ -339,6 +362,48 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         all
     }
 
+    /// Takes dirty's entries for a `clear`, which is about to replace `read` (the current read
+    /// table), leaving dirty nonexistent: finishes a growth first, and returns with the entries
+    /// the first bucket of `read` that a rebuild in progress has not visited (`usize::MAX` if
+    /// none): the entries of `read` from there on are dirty's too (`Backlog`'s invariants),
+    /// though not in the table. Dirty exists.
+    ///
+    /// A small table's entries are listed inline, and the table stays behind, emptied, as the
+    /// spare of the next rebuild; a larger table goes with its entries.
+    pub(super) fn take_for_clear(
+        &mut self,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> (DirtyEntries<K, V, R>, usize) {
+        if matches!(self.backlog, Backlog::Grow { .. }) {
+            self.finish(read, locked);
+        }
+        let read_from = match self.backlog {
+            Backlog::Rebuild { of, next } => {
+                debug_assert_eq!(of, address(read), "a rebuild outlived its read table");
+                next
+            }
+            Backlog::Idle | Backlog::Grow { .. } => usize::MAX,
+        };
+        let mut table = self
+            .table
+            .take()
+            .expect("dirty exists at a clear that takes it");
+        let entries = if table.len() <= INLINE_DEAD && table.capacity() <= SPARE_MAX_CAPACITY {
+            let mut inline = [None; INLINE_DEAD];
+            for (slot, &entry) in inline.iter_mut().zip(table.iter()) {
+                *slot = Some(entry);
+            }
+            table.clear();
+            self.spare = table;
+            DirtyEntries::Inline(inline)
+        } else {
+            DirtyEntries::Table(table)
+        };
+        self.reset();
+        (entries, read_from)
+    }
+
     /// Makes dirty nonexistent, dropping its table, backlog, graveyard and misses; the caller
     /// has taken every entry it needs (see `unlink_all_locked`).
     pub(super) fn reset(&mut self) {
@@ -353,7 +418,9 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
 mod tests {
     use std::{collections::HashMap, hash::RandomState};
 
-    use super::{Backlog, INCREMENTAL_MIN_BUCKETS, STEP_BUCKETS};
+    use hashbrown::HashTable;
+
+    use super::{Backlog, INCREMENTAL_MIN_BUCKETS, INLINE_DEAD, STEP_BUCKETS};
     use crate::{raw::RawMap, reclaim::DeferToDrop};
 
     type Raw = RawMap<u64, u64, DeferToDrop, RandomState>;
@@ -479,5 +546,164 @@ mod tests {
         assert!(stats.expunged > 0, "{stats:?}");
         promote(&map);
         check(&map, &model, 0..N + 5_000);
+    }
+
+    /// A key that counts its drops, to check that a `clear` frees every entry exactly once.
+    struct Counted(u64, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+    impl core::hash::Hash for Counted {
+        fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+    impl core::borrow::Borrow<u64> for Counted {
+        fn borrow(&self) -> &u64 {
+            &self.0
+        }
+    }
+
+    type Counting = RawMap<Counted, u64, DeferToDrop, RandomState>;
+
+    fn counting_shape(map: &Counting) -> (bool, bool) {
+        let dirty = map.dirty.lock();
+        (
+            matches!(dirty.backlog, Backlog::Grow { .. }),
+            matches!(dirty.backlog, Backlog::Rebuild { .. }),
+        )
+    }
+
+    /// Clears `map` (holding `keys` keys, `live` of them present) while its backlog is in
+    /// progress, and checks that the map is empty and usable, and that every key it held is
+    /// dropped exactly once, by the map's drop (a leak or a double free would miscount).
+    fn clear_and_count(
+        map: Counting,
+        drops: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        keys: usize,
+        live: usize,
+    ) {
+        let before = drops.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(map.count_present(usize::MAX), live);
+        assert_eq!(map.len_estimate(), live);
+        map.clear();
+        assert_eq!(map.len_estimate(), 0);
+        assert_eq!(map.count_present(usize::MAX), 0);
+        assert!(map.load(&0).is_none());
+        let stats = map.stats();
+        assert_eq!((stats.entries, stats.dead_entries), (0, 0), "{stats:?}");
+        map.store(Counted(7, drops.clone()), 7);
+        assert_eq!(map.load(&7).copied(), Some(7));
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), before);
+        drop(map);
+        let after = drops.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(after - before, keys + 1);
+    }
+
+    #[test]
+    fn a_clear_during_a_rebuild_frees_every_entry_once() {
+        const N: u64 = 20_000;
+        let drops = std::sync::Arc::default();
+        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let key = |k| Counted(k, std::sync::Arc::clone(&drops));
+        for k in 0..N {
+            map.store(key(k), k);
+        }
+        while map.dirty.lock().exists() {
+            assert!(map.load(&u64::MAX).is_none());
+        }
+        for k in (0..N).step_by(8) {
+            map.delete(&k);
+        }
+        // A rebuild that has expunged some deleted entries (graveyard), not visited others,
+        // and relinked a few it expunged.
+        for k in N..N + 300 {
+            map.store(key(k), k);
+        }
+        for k in (0..N).step_by(8).take(100) {
+            map.store(key(k), k);
+        }
+        assert!(map.stats().expunged > 0);
+        assert_eq!(counting_shape(&map), (false, true), "still rebuilding");
+        // Stores of keys that existed dropped the unused new keys: N + 300 keys remain made,
+        // plus the 100 extra made for revived keys and dropped at once.
+        let made = (N + 300 + 100) as usize;
+        let dropped = drops.load(std::sync::atomic::Ordering::Relaxed);
+        let live = (N + 300) as usize - (N as usize).div_ceil(8) + 100;
+        clear_and_count(map, &drops, made - dropped, live);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), made + 1);
+    }
+
+    #[test]
+    fn a_clear_during_a_growth_frees_every_entry_once() {
+        let drops = std::sync::Arc::default();
+        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let mut k = 0;
+        while !(k > 2 * INCREMENTAL_MIN_BUCKETS as u64 && counting_shape(&map).0) {
+            map.store(Counted(k, std::sync::Arc::clone(&drops)), k);
+            k += 1;
+        }
+        // A few more, so that the growth is under way but not done.
+        for k in k..k + 3 {
+            map.store(Counted(k, std::sync::Arc::clone(&drops)), k);
+        }
+        assert_eq!(counting_shape(&map), (true, false), "still growing");
+        map.delete(&1);
+        let keys = k as usize + 3;
+        clear_and_count(map, &drops, keys, keys - 1);
+    }
+
+    #[test]
+    fn a_clear_of_a_small_dirty_lists_its_entries_inline_and_keeps_its_table() {
+        let drops = std::sync::Arc::default();
+        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let key = |k| Counted(k, std::sync::Arc::clone(&drops));
+        for k in 0..8 {
+            map.store(key(k), k);
+        }
+        while map.dirty.lock().exists() {
+            assert!(map.load(&u64::MAX).is_none());
+        }
+        for k in 0..6 {
+            map.delete(&k);
+        }
+        // The rebuild expunges keys 0 to 5; key 0 is then relinked, so that dirty holds four
+        // entries (0, 6, 7, 100) and read two expunged ones more than dirty's.
+        map.store(key(100), 100);
+        map.store(key(0), 1);
+        let stats = map.stats();
+        assert_eq!((stats.expunged, stats.unexpunged), (6, 1), "{stats:?}");
+        assert_eq!(map.dirty.lock().table_len(), INLINE_DEAD);
+        let dropped = drops.load(std::sync::atomic::Ordering::Relaxed); // the unused key 0
+        let table = map
+            .dirty
+            .lock()
+            .table
+            .as_ref()
+            .map(HashTable::allocation_size);
+        map.clear();
+        assert_eq!(map.len_estimate(), 0);
+        map.store(key(5), 5);
+        let dirty = map.dirty.lock();
+        assert_eq!(dirty.table.as_ref().map(HashTable::allocation_size), table);
+        drop(dirty);
+        assert_eq!(map.load(&5).copied(), Some(5));
+        assert!(map.load(&0).is_none());
+        drop(map);
+        // Keys 0 to 7, 100 and 5, each dropped once: the clear's nine (four inline, five
+        // expunged in read) and the last store's.
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::Relaxed) - dropped,
+            10
+        );
     }
 }

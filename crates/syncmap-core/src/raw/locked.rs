@@ -7,7 +7,7 @@ use super::{
     RawMap,
     dirty::Dirty,
     entry::EntryPtr,
-    table::{Garbage, Linked, ReadOnly},
+    table::{Dies, Linked, ReadOnly},
 };
 use crate::{
     primitive::sync::{
@@ -83,38 +83,41 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         dirty.graveyard.clear();
         dirty.misses = 0;
         dirty.stats.promotions += 1;
-        self.replace_read_locked(ReadOnly::publish(table), dead, guard, locked);
+        let count = dead.len();
+        let dies = if dead.is_empty() {
+            Dies::Nothing
+        } else {
+            Dies::Listed(dead)
+        };
+        self.replace_read_locked(ReadOnly::publish(table), dies, count, guard, locked);
     }
 
-    /// Publishes `new` as the read table and retires the old one along with `dead` entries.
+    /// Publishes `new` as the read table and retires the old one along with the entries that
+    /// `dies` names (`dead` of them).
     pub(super) fn replace_read_locked(
         &self,
         new: *mut ReadOnly<K, V, R>,
-        dead: Vec<EntryPtr<K, V, R>>,
+        dies: Dies<K, V, R>,
+        dead: usize,
         guard: &R::Guard<'_>,
         _locked: &Locked<'_>,
     ) {
-        let old = self.read.swap(new, AcqRel);
+        let old = NonNull::new(self.read.swap(new, AcqRel)).expect("read is never null");
         // SAFETY: `old` was published until the swap and is retired only below; `guard`
         // protects it meanwhile.
-        let size = unsafe { (*old).table.capacity() } + dead.len();
-        let dead_count = dead.len();
-        let garbage = Box::new(Garbage {
-            read: NonNull::new(old).expect("read is never null"),
-            entries: dead,
-        });
-        // SAFETY: the old table is unpublished, and the dead entries are linked from no table
-        // (invariant 2 and the callers); lock-holders only reach tables through `read`, which
-        // now points elsewhere. Garbage is `Send` because the map's keys and values are.
-        unsafe {
-            self.reclaim
-                .retire(guard, NonNull::from(Box::leak(garbage)))
-        }
+        let size = unsafe { old.as_ref() }.table.capacity() + dead;
+        // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
+        // finds `new` in `read`).
+        unsafe { ReadOnly::set_dies(old, dies) };
+        // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
+        // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
+        // which now points elsewhere. The table is `Send` because the map's keys and values are.
+        unsafe { self.reclaim.retire(guard, old) }
         // Start a batch's reclamation early when keys and values died here (a `clear`, a
         // compaction, or entries expunged at the last rebuild: at least the strategy's
         // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
         // and over would otherwise pay a flush each time.
-        if size >= FLUSH_MIN_SIZE || dead_count >= R::FLUSH_MIN_DEAD.max(1) {
+        if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
             self.reclaim.flush(guard);
         }
     }
@@ -139,6 +142,39 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         };
         dirty.reset();
         all
+    }
+
+    /// Empties dirty for a `clear`, which is about to replace `read` (the current read table):
+    /// returns what dies with `read`, how many entries that is, and how many of them are
+    /// present. Collects no list: dirty's table goes whole (see `Dies::Cleared`).
+    pub(super) fn unlink_for_clear_locked(
+        dirty: &mut Dirty<K, V, R>,
+        read: &ReadOnly<K, V, R>,
+        locked: &Locked<'_>,
+    ) -> (Dies<K, V, R>, usize, usize) {
+        let present = |e: &Linked<'_, K, V, R>| usize::from(e.load().is_some());
+        if !dirty.exists() {
+            // Invariant 3: read holds every entry, none expunged.
+            let present = read.entries().map(|e| present(&e)).sum();
+            dirty.reset();
+            return (Dies::All, read.table.len(), present);
+        }
+        let (mut dead, mut live) = (0, 0);
+        for entry in dirty.entries(read) {
+            dead += 1;
+            live += present(&entry);
+        }
+        // Read's other entries are the expunged ones, which the graveyard lists (invariant 2).
+        dead += dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
+        let (entries, read_from) = dirty.take_for_clear(read, locked);
+        (
+            Dies::Cleared {
+                dirty: entries,
+                read_from,
+            },
+            dead,
+            live,
+        )
     }
 
     /// The common prologue of Go's locked write paths: finds `key`'s entry in read (relinking

@@ -9,7 +9,8 @@
 //!   over the operations that follow;
 //! * `bound.rs`: counting deletes and compacting dead entries;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
-//! * `table.rs`: the read and dirty tables, and [`Linked`] entries borrowed from them;
+//! * `table.rs`: the read and dirty tables, what dies with a retired read table, and [`Linked`]
+//!   entries borrowed from them;
 //! * `entry.rs`: an entry and its value slot's states;
 //! * `value.rs`: a value's life, from arrival to reclamation.
 //!

@@ -1,11 +1,11 @@
 //! The tables of entries: the published [`ReadOnly`] table (dirty's is in `dirty.rs`), and
 //! [`Linked`], the only way a linked entry pointer becomes a reference.
 
-use core::{borrow::Borrow, ops::Deref, ptr::NonNull};
+use core::{borrow::Borrow, cell::UnsafeCell, ops::Deref, ptr::NonNull};
 
 use hashbrown::HashTable;
 
-use super::entry::{Entry, EntryPtr};
+use super::entry::{Entry, EntryPtr, State};
 use crate::{
     primitive::sync::atomic::{AtomicBool, Ordering::*},
     reclaim::{Reclaim, Retire, sealed::Sealed},
@@ -145,10 +145,54 @@ pub(super) fn entry_hash<K, V, R: Reclaim>(e: &EntryPtr<K, V, R>) -> u64 {
 /// A `&'g ReadOnly` is lent only by `RawMap::read`, for as long as a guard lives (or under
 /// exclusive access to the map), and an entry linked from a read table is retired no earlier
 /// than the table itself is unpublished: so its entries are alive for `'g`.
+///
+/// An unpublished table is itself what the map retires (see [`Retire`] below), together with
+/// the entries that die with it, recorded in `dies` by `replace_read_locked`: one allocation
+/// per replaced table, not a table and a separate box of garbage.
 pub(super) struct ReadOnly<K, V, R: Reclaim> {
     pub(super) table: Table<K, V, R>,
     /// True if dirty holds a key that `table` does not.
     pub(super) amended: AtomicBool,
+    /// What dies with this table: [`Dies::Nothing`] while it is published; written once, by
+    /// the lock holder that unpublished it and before it is retired. Readers never touch it.
+    dies: UnsafeCell<Dies<K, V, R>>,
+}
+
+/// The entries that die with a retired read table, besides the table itself.
+pub(super) enum Dies<K, V, R: Reclaim> {
+    /// None (a table that is still published, or one that a promotion retired with no dead
+    /// entry).
+    Nothing,
+    /// Exactly these entries, linked from no table any more (a promotion's graveyard entries
+    /// still expunged, a compaction's expunged entries).
+    Listed(Vec<EntryPtr<K, V, R>>),
+    /// A `clear` of a map without dirty: every entry of the retired table.
+    All,
+    /// A `clear` of a map with dirty: every entry of `dirty` (its table's), and the
+    /// entries of the retired table that are expunged or in a bucket from `read_from` on (those
+    /// a rebuild of `dirty` had not visited yet: `Backlog::Rebuild`'s `next`). By invariant 2,
+    /// the other entries of the retired table are in `dirty`, so this lists each entry once.
+    ///
+    /// Which entries are expunged is read at reclamation: after the `clear`, no lock holder
+    /// reaches the retired table (only the current one), and nothing enters or leaves
+    /// *expunged* without the lock, so the answer is the one the `clear` would have got.
+    Cleared {
+        dirty: DirtyEntries<K, V, R>,
+        read_from: usize,
+    },
+}
+
+/// The most entries of dirty that a `clear` lists inline, in the retired read table itself.
+pub(super) const INLINE_DEAD: usize = 4;
+
+/// The entries dirty held at a `clear` (those linked from its table, once a growth is done).
+pub(super) enum DirtyEntries<K, V, R: Reclaim> {
+    /// Dirty's table, taken whole.
+    Table(Table<K, V, R>),
+    /// At most [`INLINE_DEAD`] entries, listed here so that dirty can keep its table, emptied,
+    /// for the next rebuild (see `Dirty::take_for_clear`): a small map cleared and refilled over
+    /// and over then allocates no table.
+    Inline([Option<EntryPtr<K, V, R>>; INLINE_DEAD]),
 }
 
 impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
@@ -156,7 +200,22 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
         Box::into_raw(Box::new(ReadOnly {
             table,
             amended: AtomicBool::new(false),
+            dies: UnsafeCell::new(Dies::Nothing),
         }))
+    }
+
+    /// Records what dies with this table, which the caller (holding the lock) has just
+    /// unpublished and is about to retire.
+    ///
+    /// # Safety
+    ///
+    /// `this` points at a table that is no longer published, that the caller is the only one to
+    /// retire, and whose `dies` nobody else writes or reads until it is reclaimed.
+    pub(super) unsafe fn set_dies(this: NonNull<Self>, dies: Dies<K, V, R>) {
+        // SAFETY: the caller's contract: we are the only ones to access `dies` now (readers
+        // still holding the table only read `table` and `amended`), and `this` is alive (not
+        // retired yet). The strategy's retire publishes the write to whoever reclaims it.
+        unsafe { *(*this.as_ptr()).dies.get() = dies }
     }
 
     #[inline]
@@ -210,28 +269,45 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
     }
 }
 
-/// What dies with a read table: the table itself, and entries no table links any more.
-pub(super) struct Garbage<K, V, R: Reclaim> {
-    pub(super) read: NonNull<ReadOnly<K, V, R>>,
-    pub(super) entries: Vec<EntryPtr<K, V, R>>,
-}
+impl<K, V, R: Reclaim> Sealed for ReadOnly<K, V, R> {}
 
-impl<K, V, R: Reclaim> Sealed for Garbage<K, V, R> {}
-
-impl<K, V, R: Reclaim> Retire for Garbage<K, V, R> {
-    /// Frees the table and every entry, even if a key's or value's `Drop` panics; the first
-    /// such panic resumes after the rest (see [`DropAll`]).
+impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
+    /// Frees the table and every entry that dies with it, even if a key's or value's `Drop`
+    /// panics; the first such panic resumes after the rest (see [`DropAll`]).
     unsafe fn reclaim(ptr: NonNull<Self>) {
-        // SAFETY: garbage is boxed by `replace_read_locked` and reclaimed once.
-        let garbage = unsafe { Box::from_raw(ptr.as_ptr()) };
-        // SAFETY: the read table was published by `ReadOnly::publish` and is reclaimed with its
-        // garbage, once.
-        drop(unsafe { Box::from_raw(garbage.read.as_ptr()) });
+        // SAFETY: the table was boxed by `publish`, unpublished and retired by
+        // `replace_read_locked`, and is reclaimed once; no guard can reach it any more.
+        let ReadOnly { table, dies, .. } = *unsafe { Box::from_raw(ptr.as_ptr()) };
         let mut drops = DropAll::new();
-        for entry in garbage.entries {
-            // SAFETY: each listed entry was unlinked from every table and listed once.
+        let mut free = |entry: EntryPtr<K, V, R>| {
+            // SAFETY: `Dies`' docs: each entry reclaimed here is linked from no live table and
+            // listed once, and nothing else frees it.
             drops.run(|| unsafe { Entry::reclaim(entry.as_non_null()) });
+        };
+        match dies.into_inner() {
+            Dies::Nothing => {}
+            Dies::Listed(entries) => entries.into_iter().for_each(free),
+            Dies::All => table.iter().copied().for_each(free),
+            Dies::Cleared { dirty, read_from } => {
+                // Read's entries first: the state of one that does not die here is read while
+                // `dirty`, which holds it, still keeps it alive.
+                for i in 0..table.num_buckets() {
+                    if let Some(&entry) = table.get_bucket(i) {
+                        // SAFETY: entries of the retired table are alive until freed here or
+                        // below (`Dies::Cleared`), and none is freed twice.
+                        let expunged = matches!(unsafe { entry.get() }.state(), State::Expunged);
+                        if i >= read_from || expunged {
+                            free(entry);
+                        }
+                    }
+                }
+                match dirty {
+                    DirtyEntries::Table(dirty) => dirty.into_iter().for_each(free),
+                    DirtyEntries::Inline(dirty) => dirty.into_iter().flatten().for_each(free),
+                }
+            }
         }
+        drop(table);
         drops.finish();
     }
 }

@@ -266,12 +266,16 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         if read.table.is_empty() && !read.amended() {
             return;
         }
-        let dead = Self::unlink_all_locked(&mut dirty, read, &locked);
+        let (dies, dead, present) = Self::unlink_for_clear_locked(&mut dirty, read, &locked);
         self.restart_dead_checks_locked(&locked);
-        // SAFETY: the unlinked entries stay alive until retired below, under `guard`.
-        let present = dead.iter().filter(|e| unsafe { e.get() }.load().is_some());
-        self.present.removed(present.count());
-        self.replace_read_locked(ReadOnly::publish(HashTable::new()), dead, &guard, &locked);
+        self.present.removed(present);
+        self.replace_read_locked(
+            ReadOnly::publish(HashTable::new()),
+            dies,
+            dead,
+            &guard,
+            &locked,
+        );
     }
 
     /// Replaces `key`'s value with `f(&current)` by CAS; the stored value as the strategy's
