@@ -224,8 +224,12 @@ pub(crate) fn ci_steps() -> Vec<Step> {
     ]
 }
 
+/// The target directory, absolute: the report dir derived from it is passed to benches that
+/// cargo runs from their package's directory, where a relative path would land elsewhere.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+    let dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 fn status(command: &mut Command, what: &str) -> Result<(), String> {
