@@ -175,6 +175,19 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         table.chain(backlog.into_iter().flatten())
     }
 
+    /// Empties the graveyard for a promotion: returns its entries still expunged (the others
+    /// were revived, and are in the promoted table), in the graveyard's own vector, so that a
+    /// large graveyard's memory goes with the promotion instead of staying behind.
+    pub(super) fn take_expunged(&mut self, locked: &Locked<'_>) -> Vec<EntryPtr<K, V, R>> {
+        let mut dead = core::mem::take(&mut self.graveyard);
+        dead.retain(|&e| {
+            // SAFETY: graveyard entries are linked from the current read table (invariant 2),
+            // which the lock (held while `locked` lives) keeps published.
+            unsafe { Linked::new(e) }.is_expunged(locked)
+        });
+        dead
+    }
+
     /// The graveyard's entries, borrowed under the lock.
     pub(super) fn graveyard(&self) -> impl Iterator<Item = Linked<'_, K, V, R>> + '_ {
         self.graveyard.iter().map(|&e| {
@@ -409,7 +422,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     pub(super) fn reset(&mut self) {
         self.table = None;
         self.backlog = Backlog::Idle;
-        self.graveyard.clear();
+        self.graveyard = Vec::new();
         self.misses = 0;
     }
 }
@@ -503,6 +516,26 @@ mod tests {
         check(&map, &model, 0..200_000);
         promote(&map);
         check(&map, &model, 0..200_000);
+    }
+
+    #[test]
+    fn a_promotion_takes_the_graveyards_memory_with_it() {
+        // A rebuild that reaches many deleted keys fills the graveyard; the promotion after it
+        // must not keep the graveyard's allocation (an emptied map would hold it for good: the
+        // memory bench's emptied state once kept 4.3 bytes per original entry so).
+        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        for k in 0..10_000 {
+            map.store(k, k);
+        }
+        promote(&map);
+        for k in 0..2_000 {
+            map.delete(&k); // a fifth: below the compaction threshold
+        }
+        map.store(10_000, 0); // starts a rebuild, which the misses below carry out
+        promote(&map);
+        let stats = map.stats();
+        assert_eq!(stats.expunged, 2_000, "{stats:?}");
+        assert_eq!(map.dirty.lock().graveyard.capacity(), 0);
     }
 
     #[test]

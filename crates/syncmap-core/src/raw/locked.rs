@@ -75,12 +75,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
             debug_assert!(false, "promotion without a dirty table");
             return;
         };
-        let dead: Vec<_> = dirty
-            .graveyard()
-            .filter(|e| e.is_expunged(locked))
-            .map(Linked::ptr)
-            .collect();
-        dirty.graveyard.clear();
+        let dead = dirty.take_expunged(locked);
         dirty.misses = 0;
         dirty.stats.promotions += 1;
         let count = dead.len();
