@@ -330,17 +330,24 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
+/// A markdown table's header row and separator: the `left` columns left-aligned, then one
+/// right-aligned (numeric) column per item of `right`.
+fn table_head<T: std::fmt::Display>(left: &[&str], right: impl IntoIterator<Item = T>) -> String {
+    let (mut head, mut separator) = (String::from("|"), String::from("|"));
+    for name in left {
+        write!(head, " {name} |").unwrap();
+        separator.push_str("---|");
+    }
+    for name in right {
+        write!(head, " {name} |").unwrap();
+        separator.push_str("---:|");
+    }
+    format!("{head}\n{separator}\n")
+}
+
 /// One markdown table: rows = workloads, columns = maps, at `threads` threads.
 fn table(results: &Results, columns: &[String], threads: usize) -> String {
-    let mut md = String::from("| benchmark |");
-    for c in columns {
-        write!(md, " {c} |").unwrap();
-    }
-    md.push_str("\n|---|");
-    for _ in columns {
-        md.push_str("---:|");
-    }
-    md.push('\n');
+    let mut md = table_head(&["benchmark"], columns);
     for w in Workload::ALL {
         let row: Vec<Option<f64>> = columns
             .iter()
@@ -385,15 +392,7 @@ fn scaling_table(results: &Results, columns: &[String], workload: &str) -> Strin
     if threads.is_empty() {
         return String::new();
     }
-    let mut md = String::from("| map |");
-    for t in &threads {
-        write!(md, " {t} thr |").unwrap();
-    }
-    md.push_str("\n|---|");
-    for _ in &threads {
-        md.push_str("---:|");
-    }
-    md.push('\n');
+    let mut md = table_head(&["map"], threads.iter().map(|t| format!("{t} thr")));
     for c in columns {
         let cells: Vec<Option<f64>> = threads
             .iter()
@@ -748,15 +747,10 @@ fn target_go(results: &Results, threads: &[usize]) -> String {
 /// Targets 2 and 3: `column / baseline` at each thread count, for each (workload, column,
 /// baseline), each within [`WITHIN`].
 fn target_ratios(results: &Results, threads: &[usize], rows: &[(Workload, &str, &str)]) -> String {
-    let mut md = String::from("| workload | ratio |");
-    for t in threads {
-        write!(md, " {t} thr |").unwrap();
-    }
-    md.push_str("\n|---|---|");
-    for _ in threads {
-        md.push_str("---:|");
-    }
-    md.push('\n');
+    let mut md = table_head(
+        &["workload", "ratio"],
+        threads.iter().map(|t| format!("{t} thr")),
+    );
     let (mut cells, mut missed) = (0, Vec::new());
     for &(w, column, baseline) in rows {
         let w = w.name();
@@ -799,16 +793,9 @@ fn target_memory(memory: &str) -> String {
     let mut md = format!(
         "### 4. At most {MEMORY_BOUND} bytes per entry at steady state (1M `u64 -> u64`)\n\n\
          Heap bytes / entry from the memory bench ({entries} entries); the target is judged \
-         `after inserts`, the other states are shown for reference.\n\n| backend |"
+         `after inserts`, the other states are shown for reference.\n\n"
     );
-    for state in &states {
-        write!(md, " {state} |").unwrap();
-    }
-    md.push_str("\n|---|");
-    for _ in &states {
-        md.push_str("---:|");
-    }
-    md.push('\n');
+    md.push_str(&table_head(&["backend"], &states));
     let mut missed = Vec::new();
     for backend in BACKENDS {
         write!(md, "| {backend} |").unwrap();
