@@ -246,7 +246,7 @@ unsafe impl Reclaim for SeizeReclaim {
     /// A `clear` retires one object (the old read table, with everything that died), so with a
     /// few threads active the batch would wait for more retirements, and if this thread exits
     /// first, for the map's drop: the soak's `clear` workload kept up to three cleared maps so
-    /// (12-13 MiB) in half its runs. So the batch is first padded with [`FLUSH_PADDING`] empty
+    /// (12-13 MiB) in half its runs. So the batch is first padded with 64 (`FLUSH_PADDING`) empty
     /// retirements, which seize reclaims with the batch by calling a function that does nothing.
     fn flush(&self, guard: &LocalGuard<'_>) {
         for _ in 0..FLUSH_PADDING {
