@@ -92,24 +92,30 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         read: &ReadOnly<K, V, R>,
         locked: &Locked<'_>,
     ) -> Held {
-        fn count_deleted<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
+        /// The entries, and the deleted ones among them, in one pass.
+        fn count<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
             entries: impl Iterator<Item = Linked<'a, K, V, R>>,
-        ) -> usize {
-            entries
-                .filter(|e| matches!(e.state(), State::Deleted))
-                .count()
+        ) -> Held {
+            entries.fold(
+                Held {
+                    entries: 0,
+                    dead: 0,
+                },
+                |held, e| Held {
+                    entries: held.entries + 1,
+                    dead: held.dead + usize::from(matches!(e.state(), State::Deleted)),
+                },
+            )
         }
         if dirty.exists() {
             let expunged = dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
+            let held = count(dirty.entries(read));
             Held {
-                entries: dirty.entries(read).count() + expunged,
-                dead: count_deleted(dirty.entries(read)) + expunged,
+                entries: held.entries + expunged,
+                dead: held.dead + expunged,
             }
         } else {
-            Held {
-                entries: read.table.len(),
-                dead: count_deleted(read.entries()),
-            }
+            count(read.entries())
         }
     }
 

@@ -79,12 +79,13 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         dirty.misses = 0;
         dirty.stats.promotions += 1;
         let count = dead.len();
-        let dies = if dead.is_empty() {
-            Dies::Nothing
-        } else {
-            Dies::Listed(dead)
-        };
-        self.replace_read_locked(ReadOnly::publish(table), dies, count, guard, locked);
+        self.replace_read_locked(
+            ReadOnly::publish(table),
+            Dies::Listed(dead),
+            count,
+            guard,
+            locked,
+        );
     }
 
     /// Publishes `new` as the read table and retires the old one along with the entries that

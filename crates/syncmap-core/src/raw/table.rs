@@ -160,11 +160,10 @@ pub(super) struct ReadOnly<K, V, R: Reclaim> {
 
 /// The entries that die with a retired read table, besides the table itself.
 pub(super) enum Dies<K, V, R: Reclaim> {
-    /// None (a table that is still published, or one that a promotion retired with no dead
-    /// entry).
+    /// None: the table is still published.
     Nothing,
-    /// Exactly these entries, linked from no table any more (a promotion's graveyard entries
-    /// still expunged, a compaction's expunged entries).
+    /// Exactly these entries (perhaps none), linked from no table any more (a promotion's
+    /// graveyard entries still expunged, a compaction's expunged entries).
     Listed(Vec<EntryPtr<K, V, R>>),
     /// A `clear` of a map without dirty: every entry of the retired table.
     All,
