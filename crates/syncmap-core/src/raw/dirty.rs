@@ -429,14 +429,24 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::{collections::HashMap, hash::RandomState};
+    use core::{borrow::Borrow, hash::Hash};
+    use std::{
+        collections::HashMap,
+        hash::RandomState,
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering::Relaxed},
+        },
+    };
 
     use hashbrown::HashTable;
 
     use super::{Backlog, INCREMENTAL_MIN_BUCKETS, INLINE_DEAD, STEP_BUCKETS};
     use crate::{raw::RawMap, reclaim::DeferToDrop};
 
-    type Raw = RawMap<u64, u64, DeferToDrop, RandomState>;
+    /// The maps these tests use: `u64` values, keys that a `u64` looks up.
+    type Map<K> = RawMap<K, u64, DeferToDrop, RandomState>;
+    type Raw = Map<u64>;
 
     /// Dirty's table, as the lock holder sees it.
     #[derive(Clone, Copy, Debug, PartialEq)]
@@ -447,7 +457,7 @@ mod tests {
         rebuilding: bool,
     }
 
-    fn shape(map: &Raw) -> Shape {
+    fn shape<K>(map: &Map<K>) -> Shape {
         let dirty = map.dirty.lock();
         Shape {
             len: dirty.table_len(),
@@ -480,7 +490,7 @@ mod tests {
     }
 
     /// Counts misses until dirty is promoted, as a read workload would.
-    fn promote(map: &Raw) {
+    fn promote<K: Hash + Eq + Borrow<u64>>(map: &Map<K>) {
         while map.dirty.lock().exists() {
             assert!(map.load(&u64::MAX).is_none());
         }
@@ -582,11 +592,11 @@ mod tests {
     }
 
     /// A key that counts its drops, to check that a `clear` frees every entry exactly once.
-    struct Counted(u64, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    struct Counted(u64, Arc<AtomicUsize>);
 
     impl Drop for Counted {
         fn drop(&mut self) {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.1.fetch_add(1, Relaxed);
         }
     }
     impl PartialEq for Counted {
@@ -595,37 +605,24 @@ mod tests {
         }
     }
     impl Eq for Counted {}
-    impl core::hash::Hash for Counted {
+    impl Hash for Counted {
         fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
             self.0.hash(state);
         }
     }
-    impl core::borrow::Borrow<u64> for Counted {
+    impl Borrow<u64> for Counted {
         fn borrow(&self) -> &u64 {
             &self.0
         }
     }
 
-    type Counting = RawMap<Counted, u64, DeferToDrop, RandomState>;
-
-    fn counting_shape(map: &Counting) -> (bool, bool) {
-        let dirty = map.dirty.lock();
-        (
-            matches!(dirty.backlog, Backlog::Grow { .. }),
-            matches!(dirty.backlog, Backlog::Rebuild { .. }),
-        )
-    }
+    type Counting = Map<Counted>;
 
     /// Clears `map` (holding `keys` keys, `live` of them present) while its backlog is in
     /// progress, and checks that the map is empty and usable, and that every key it held is
     /// dropped exactly once, by the map's drop (a leak or a double free would miscount).
-    fn clear_and_count(
-        map: Counting,
-        drops: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
-        keys: usize,
-        live: usize,
-    ) {
-        let before = drops.load(std::sync::atomic::Ordering::Relaxed);
+    fn clear_and_count(map: Counting, drops: &Arc<AtomicUsize>, keys: usize, live: usize) {
+        let before = drops.load(Relaxed);
         assert_eq!(map.count_present(usize::MAX), live);
         assert_eq!(map.len_estimate(), live);
         map.clear();
@@ -636,24 +633,22 @@ mod tests {
         assert_eq!((stats.entries, stats.dead_entries), (0, 0), "{stats:?}");
         map.store(Counted(7, drops.clone()), 7);
         assert_eq!(map.load(&7).copied(), Some(7));
-        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), before);
+        assert_eq!(drops.load(Relaxed), before);
         drop(map);
-        let after = drops.load(std::sync::atomic::Ordering::Relaxed);
+        let after = drops.load(Relaxed);
         assert_eq!(after - before, keys + 1);
     }
 
     #[test]
     fn a_clear_during_a_rebuild_frees_every_entry_once() {
         const N: u64 = 20_000;
-        let drops = std::sync::Arc::default();
+        let drops = Arc::default();
         let map = Counting::with_capacity_and_hasher(0, RandomState::new());
-        let key = |k| Counted(k, std::sync::Arc::clone(&drops));
+        let key = |k| Counted(k, Arc::clone(&drops));
         for k in 0..N {
             map.store(key(k), k);
         }
-        while map.dirty.lock().exists() {
-            assert!(map.load(&u64::MAX).is_none());
-        }
+        promote(&map);
         for k in (0..N).step_by(8) {
             map.delete(&k);
         }
@@ -666,30 +661,38 @@ mod tests {
             map.store(key(k), k);
         }
         assert!(map.stats().expunged > 0);
-        assert_eq!(counting_shape(&map), (false, true), "still rebuilding");
+        let shape = shape(&map);
+        assert!(
+            shape.rebuilding && !shape.growing,
+            "still rebuilding: {shape:?}"
+        );
         // Stores of keys that existed dropped the unused new keys: N + 300 keys remain made,
         // plus the 100 extra made for revived keys and dropped at once.
         let made = (N + 300 + 100) as usize;
-        let dropped = drops.load(std::sync::atomic::Ordering::Relaxed);
+        let dropped = drops.load(Relaxed);
         let live = (N + 300) as usize - (N as usize).div_ceil(8) + 100;
         clear_and_count(map, &drops, made - dropped, live);
-        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), made + 1);
+        assert_eq!(drops.load(Relaxed), made + 1);
     }
 
     #[test]
     fn a_clear_during_a_growth_frees_every_entry_once() {
-        let drops = std::sync::Arc::default();
+        let drops = Arc::default();
         let map = Counting::with_capacity_and_hasher(0, RandomState::new());
         let mut k = 0;
-        while !(k > 2 * INCREMENTAL_MIN_BUCKETS as u64 && counting_shape(&map).0) {
-            map.store(Counted(k, std::sync::Arc::clone(&drops)), k);
+        while !(k > 2 * INCREMENTAL_MIN_BUCKETS as u64 && shape(&map).growing) {
+            map.store(Counted(k, Arc::clone(&drops)), k);
             k += 1;
         }
         // A few more, so that the growth is under way but not done.
         for k in k..k + 3 {
-            map.store(Counted(k, std::sync::Arc::clone(&drops)), k);
+            map.store(Counted(k, Arc::clone(&drops)), k);
         }
-        assert_eq!(counting_shape(&map), (true, false), "still growing");
+        let shape = shape(&map);
+        assert!(
+            shape.growing && !shape.rebuilding,
+            "still growing: {shape:?}"
+        );
         map.delete(&1);
         let keys = k as usize + 3;
         clear_and_count(map, &drops, keys, keys - 1);
@@ -697,15 +700,13 @@ mod tests {
 
     #[test]
     fn a_clear_of_a_small_dirty_lists_its_entries_inline_and_keeps_its_table() {
-        let drops = std::sync::Arc::default();
+        let drops = Arc::default();
         let map = Counting::with_capacity_and_hasher(0, RandomState::new());
-        let key = |k| Counted(k, std::sync::Arc::clone(&drops));
+        let key = |k| Counted(k, Arc::clone(&drops));
         for k in 0..8 {
             map.store(key(k), k);
         }
-        while map.dirty.lock().exists() {
-            assert!(map.load(&u64::MAX).is_none());
-        }
+        promote(&map);
         for k in 0..6 {
             map.delete(&k);
         }
@@ -716,7 +717,7 @@ mod tests {
         let stats = map.stats();
         assert_eq!((stats.expunged, stats.unexpunged), (6, 1), "{stats:?}");
         assert_eq!(map.dirty.lock().table_len(), INLINE_DEAD);
-        let dropped = drops.load(std::sync::atomic::Ordering::Relaxed); // the unused key 0
+        let dropped = drops.load(Relaxed); // the unused key 0
         let table = map
             .dirty
             .lock()
@@ -734,9 +735,6 @@ mod tests {
         drop(map);
         // Keys 0 to 7, 100 and 5, each dropped once: the clear's nine (four inline, five
         // expunged in read) and the last store's.
-        assert_eq!(
-            drops.load(std::sync::atomic::Ordering::Relaxed) - dropped,
-            10
-        );
+        assert_eq!(drops.load(Relaxed) - dropped, 10);
     }
 }
