@@ -396,7 +396,7 @@ fn scaling_table(results: &Results, columns: &[String], workload: &str) -> Strin
     for c in columns {
         let cells: Vec<Option<f64>> = threads
             .iter()
-            .map(|&t| results.get(&(workload.to_string(), c.clone(), t)).copied())
+            .map(|&t| cell(results, workload, c, t))
             .collect();
         if cells.iter().all(Option::is_none) {
             continue;
@@ -928,9 +928,8 @@ fn plot_workload(
         .flat_map(|c| {
             threads
                 .iter()
-                .filter_map(|&t| results.get(&(workload.to_string(), (*c).clone(), t)))
+                .filter_map(|&t| cell(results, workload, c, t))
         })
-        .copied()
         .collect();
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
     let hi = values.iter().copied().fold(0.0, f64::max) * 2.0;
@@ -966,7 +965,7 @@ fn plot_workload(
     for (ti, &t) in threads.iter().enumerate() {
         let color = THREAD_COLORS[ti % THREAD_COLORS.len()];
         let bars = cols.iter().enumerate().filter_map(|(ci, c)| {
-            let ns = *results.get(&(workload.to_string(), (*c).clone(), t))?;
+            let ns = cell(results, workload, c, t)?;
             let row = ci * per + ti;
             Some(Rectangle::new(
                 [
