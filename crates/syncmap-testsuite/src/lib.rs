@@ -247,6 +247,14 @@ macro_rules! conformance_tests {
                     "::clear_returns_memory"
                 ));
             }
+
+            #[test]
+            fn compute_holds_nothing_back() {
+                $crate::memory::compute_holds_nothing_back::<Backend>(concat!(
+                    module_path!(),
+                    "::compute_holds_nothing_back"
+                ));
+            }
         }
     };
 }

@@ -1,7 +1,7 @@
 //! Memory: every key and value dropped exactly once, memory given back after `clear`, and no
 //! allocation in `range`.
 
-use std::{collections::HashMap, process::Command, thread};
+use std::{collections::HashMap, process::Command, thread, time::Duration};
 
 use crate::{
     Backend, ConcurrentMap,
@@ -302,8 +302,15 @@ pub const MEMORY_SLACK: isize = 256 * 1024;
 /// re-runs itself, by its libtest name `test_path` (`module_path!()` plus the function name),
 /// in a child process with only that test.
 pub fn clear_returns_memory<B: Backend>(test_path: &str) {
+    run_alone::<B>(test_path, measure_clear::<B>);
+}
+
+/// Runs `measure` in a child process that runs only the test `test_path` (a libtest name:
+/// `module_path!()` plus the function name), since live bytes are counted for the whole
+/// process; `measure` returns a report starting with `ok`.
+fn run_alone<B: Backend>(test_path: &str, measure: fn() -> String) {
     if let Some(report) = std::env::var_os(MEMORY_CHILD_ENV) {
-        let outcome = measure_clear::<B>();
+        let outcome = measure();
         std::fs::write(report, outcome).expect("write the report");
         return;
     }
@@ -333,6 +340,91 @@ pub fn clear_returns_memory<B: Backend>(test_path: &str) {
         "the child process did not run the memory check (test `{name}`): {outcome:?}"
     );
     eprintln!("{name}: {outcome}");
+}
+
+/// Keys of [`compute_holds_nothing_back`]'s map, and the bytes of each value.
+const CHURN_KEYS: u64 = 1_000;
+const CHURN_VALUE_BYTES: usize = 1024;
+/// Times every key is overwritten while the computation is in progress.
+const CHURN_ROUNDS: usize = 64;
+
+/// A `load_or_store_with` whose closure takes long (a slow fetch: here, until the test lets it
+/// return) holds back no memory: while it runs, and while another thread waits for the same
+/// key, a second thread overwrites every key of a 1,000-key map of 1 KiB values 64 times, and
+/// once quiescent the map still holds about its live set (at most twice the bytes it held
+/// before the overwrites, plus [`MEMORY_SLACK`]), not the 64 MiB it replaced. A map that pins
+/// its strategy for the closure's whole run keeps all of it (the contract:
+/// `ConcurrentMap::load_or_store_with`). Runs alone in a child process, as
+/// [`clear_returns_memory`] does; for a backend that frees only on drop
+/// ([`Backend::FREES_BEFORE_DROP`] false) it checks nothing beyond the values.
+pub fn compute_holds_nothing_back<B: Backend>(test_path: &str) {
+    run_alone::<B>(test_path, measure_compute::<B>);
+}
+
+fn measure_compute<B: Backend>() -> String {
+    require_installed();
+    if !B::FREES_BEFORE_DROP {
+        return "ok: skipped (the backend frees only on drop)".to_string();
+    }
+    for _ in 0..64 {
+        B::quiesce();
+    }
+    let base = live_bytes();
+    let map = B::Map::<u64, Vec<u8>>::default();
+    let value = |round: usize| vec![round as u8; CHURN_VALUE_BYTES];
+    for k in 0..CHURN_KEYS {
+        map.store(k, value(0));
+    }
+    for _ in 0..64 {
+        B::quiesce();
+    }
+    let live = live_bytes() - base;
+    let bound = 2 * live + MEMORY_SLACK;
+    let computing = CHURN_KEYS;
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let kept = thread::scope(|s| {
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let map = &map;
+        let computer = s.spawn(move || {
+            let (v, loaded) = map.load_or_store_with(computing, || {
+                entered_tx.send(()).expect("the test waits for this");
+                // Until the test has measured (or failed: the sender is then dropped).
+                let _ = release_rx.recv();
+                value(1)
+            });
+            (v[0], loaded)
+        });
+        entered_rx.recv().expect("the computing thread started");
+        // A writer of the same key waits for the computation meanwhile.
+        let waiter = s.spawn(move || map.store(computing, value(2)));
+        thread::sleep(Duration::from_millis(20));
+        for round in 1..=CHURN_ROUNDS {
+            for k in 0..CHURN_KEYS {
+                map.store(k, value(round));
+            }
+            B::quiesce();
+        }
+        let within = quiesce_until::<B>(RECLAIM_TIMEOUT, || live_bytes() - base <= bound);
+        let kept = live_bytes() - base;
+        assert!(
+            within,
+            "while a `load_or_store_with` closure ran, overwriting {CHURN_KEYS} keys of \
+             {CHURN_VALUE_BYTES} bytes {CHURN_ROUNDS} times left the map holding {kept} bytes \
+             once quiescent (live set {live} bytes, bound {bound}): the closure, or the thread \
+             waiting for it, holds back reclamation (a guard pinned across user code)"
+        );
+        release_tx.send(()).expect("the computing thread waits");
+        assert_eq!(computer.join().unwrap(), (1, false), "the closure's value");
+        waiter.join().unwrap();
+        kept
+    });
+    assert_eq!(
+        map.load(&computing).map(|v| v[0]),
+        Some(2),
+        "the waiter's store landed after"
+    );
+    assert_eq!(map.load(&0).map(|v| v[0]), Some(CHURN_ROUNDS as u8));
+    format!("ok: live {live} bytes, kept {kept} while computing (bound {bound})")
 }
 
 fn measure_clear<B: Backend>() -> String {

@@ -11,16 +11,16 @@
 //! along), and the operations that are O(n) anyway (`range`'s promotion, a compaction, `clear`)
 //! finish or drop it.
 
-use core::borrow::Borrow;
+use core::{borrow::Borrow, ptr::NonNull};
 
 use hashbrown::HashTable;
 
 use super::{
-    entry::EntryPtr,
+    entry::{Entry, EntryPtr},
     locked::Locked,
     table::{
         DirtyEntries, Entries, INLINE_DEAD, Linked, ReadOnly, Table, bucket_entries, entry_hash,
-        find,
+        find, links,
     },
 };
 use crate::{reclaim::Reclaim, stats::LockedStats};
@@ -145,6 +145,14 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             Backlog::Grow { old, .. } => unsafe { find(old, hash, key) },
             _ => None,
         }
+    }
+
+    /// Whether dirty links the entry at `ptr` (cached hash `hash`) from its table or a grown
+    /// table's old allocation. Entries a rebuild has yet to visit are in read, which callers
+    /// check first, as for [`find`](Self::find).
+    pub(super) fn links(&self, hash: u64, ptr: NonNull<Entry<K, V, R>>) -> bool {
+        self.table.as_ref().is_some_and(|t| links(t, hash, ptr))
+            || matches!(&self.backlog, Backlog::Grow { old, .. } if links(old, hash, ptr))
     }
 
     /// Every entry of dirty, once (none if it does not exist), borrowed under the lock; `read`

@@ -12,11 +12,13 @@ use crate::{
     reclaim::Reclaim,
 };
 
-/// The addresses behind the *expunged* and *reserved* states: statics, so no allocation can
-/// ever share them. Two statics with different contents, so they differ from each other even
-/// under a linker that folds identical read-only data into one address (`--icf=all`).
+/// The addresses behind the *expunged*, *reserved* and *orphaned* states: statics, so no
+/// allocation can ever share them. Statics with different contents, so they differ from each
+/// other even under a linker that folds identical read-only data into one address
+/// (`--icf=all`).
 static EXPUNGED_SENTINEL: u8 = 0xE;
 static RESERVED_SENTINEL: u8 = 0xA;
+static ORPHANED_SENTINEL: u8 = 0x0;
 
 /// The sentinel pointer of the *expunged* state, never dereferenced.
 #[inline]
@@ -28,6 +30,14 @@ fn expunged<V>() -> *mut V {
 #[inline]
 fn reserved<V>() -> *mut V {
     (&raw const RESERVED_SENTINEL).cast_mut().cast::<V>()
+}
+
+/// The sentinel pointer of the *orphaned* state, never dereferenced. Only a reclaimer writes
+/// it, and only the reserving thread reads it back (see [`Entry::end_reserved`]), so
+/// [`State::decode`] never meets it.
+#[inline]
+fn orphaned<V>() -> *mut V {
+    (&raw const ORPHANED_SENTINEL).cast_mut().cast::<V>()
 }
 
 /// A value slot, decoded: one row of [`Entry`]'s state table.
@@ -92,13 +102,34 @@ impl<V> State<V> {
 /// | deleted → expunged      | [`try_expunge_locked`](Self::try_expunge_locked), while rebuilding dirty | yes  |
 /// | expunged → deleted      | [`unexpunge_locked`](Self::unexpunge_locked), before relinking into dirty | yes  |
 /// | deleted → reserved      | [`try_reserve`](Self::try_reserve) (or a new entry made reserved) | no   |
-/// | reserved → present      | [`publish_reserved`](Self::publish_reserved), by the reserving thread only | no   |
-/// | reserved → deleted      | [`cancel_reserved`](Self::cancel_reserved), by the reserving thread if its closure panicked | no   |
+/// | reserved → present      | [`publish_reserved`](Self::publish_reserved), by the reserving thread only, while the entry is linked | no   |
+/// | reserved → deleted      | [`end_reserved`](Self::end_reserved), by the reserving thread (its closure failed, or the entry was unlinked meanwhile) | no   |
+/// | reserved → orphaned     | [`Retire::reclaim`] of an entry unlinked while reserved (see below) | no   |
 ///
 /// Readers, deleters and compare-and-swap treat *reserved* as absent; store, swap and
-/// load-or-store wait until the reservation ends, so only its owner ever leaves that state.
-/// Nothing leaves or enters *expunged* without the lock, which is why, under the lock,
-/// "expunged" is a reliable answer to "is this entry missing from dirty?".
+/// load-or-store wait until the reservation ends, so only its owner ever leaves that state
+/// (but for the reclaimer's hand-over below). Nothing leaves or enters *expunged* without the
+/// lock, which is why, under the lock, "expunged" is a reliable answer to "is this entry
+/// missing from dirty?".
+///
+/// # Reservations hold no guard
+///
+/// The thread that reserved an entry runs the user's closure (or awaits the user's future)
+/// holding no guard, so a `clear` or a compaction may unlink and retire the entry meanwhile,
+/// and the strategy may reclaim it before the reservation ends. The reservation itself keeps
+/// the entry's memory alive, by a hand-over between the two parties that may free it:
+///
+/// * the reclaimer ([`Retire::reclaim`]) frees an entry whose slot is not *reserved*; if it is,
+///   it swaps in *orphaned* instead and leaves the entry to the reserving thread;
+/// * the reserving thread ends its reservation with a swap ([`end_reserved`](Self::end_reserved)):
+///   if that swap returns *orphaned*, the entry was already reclaimed in all but memory and the
+///   reserving thread frees it; otherwise the reclaimer, if it ever runs, finds *deleted* and
+///   frees it as usual.
+///
+/// Exactly one of them frees the entry, since both act by one atomic swap on the slot. The
+/// reserving thread publishes a value only into an entry it has just found linked under a
+/// fresh guard (or under the lock, with that guard held), so that the entry, and the value in
+/// it, are then protected by that guard like any other (`reserve.rs`).
 ///
 /// # Ownership
 ///
@@ -123,6 +154,15 @@ pub(crate) enum LoadOrStore<V, R: Reclaim> {
     Expunged(Incoming<V, R>),
     /// Another thread holds a reservation: the caller must wait for it to end.
     Reserved(Incoming<V, R>),
+}
+
+/// How a reservation ended ([`Entry::end_reserved`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The entry is *deleted*: still linked, or left for the strategy to reclaim.
+    Deleted,
+    /// The strategy had already reclaimed the entry and handed it over: the caller frees it.
+    Orphaned,
 }
 
 /// What an attempt to reserve an entry found.
@@ -273,14 +313,38 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         value
     }
 
-    /// Reserved → deleted: the reserving thread gives up (its closure panicked).
-    pub(crate) fn cancel_reserved(&self) {
+    /// Reserved → deleted: the reserving thread ends its reservation without a value (its
+    /// closure failed, or the entry was unlinked while it ran). Returns [`Ended::Orphaned`] if
+    /// the entry had already been reclaimed in all but memory, in which case the caller now owns
+    /// it and must free it ([`Entry::free`]).
+    ///
+    /// No guard is needed: while the slot is *reserved* nobody frees the entry (see *Reservations
+    /// hold no guard* above).
+    pub(crate) fn end_reserved(&self) -> Ended {
         let prev = self.value.swap(core::ptr::null_mut(), AcqRel);
+        if prev == orphaned::<V>() {
+            return Ended::Orphaned;
+        }
         debug_assert_eq!(
             prev,
             reserved::<V>(),
             "only the reserving thread leaves reserved"
         );
+        Ended::Deleted
+    }
+
+    /// The reclaimer's half of the hand-over: reserved → orphaned. True if the entry was
+    /// reserved, in which case the reserving thread now frees it, and the caller must not.
+    ///
+    /// A plain load first: almost every reclaimed entry is not reserved, and a failed
+    /// compare-and-swap would cost a locked instruction per entry of a cleared map.
+    #[inline]
+    pub(super) fn hand_over_reserved(&self) -> bool {
+        self.value.load(Acquire) == reserved::<V>()
+            && self
+                .value
+                .compare_exchange(reserved::<V>(), orphaned::<V>(), AcqRel, Acquire)
+                .is_ok()
     }
 
     /// Go's `tryCompareAndSwap`: replaces the present value with `new` if it equals `old`.

@@ -1,75 +1,299 @@
-//! Compute-once insertion: `load_or_store_with` reserves its key's entry while its closure
-//! runs, and writers of that key wait in [`Reservations`] until the reservation ends.
+//! Compute-once insertion: `load_or_store_with` and its fallible and async forms reserve their
+//! key's entry while the user's code computes the value, and writers of that key wait in
+//! [`Reservations`] until the reservation ends.
+//!
+//! Nothing is pinned while user code runs or while anyone waits: the reserving thread (or task)
+//! holds a [`Reservation`], which keeps the entry's memory alive by itself (see `Entry`'s
+//! *Reservations hold no guard*), and a waiter holds a [`Ticket`], which names the entry by
+//! address only. A guard is taken again to publish the value, and a lookup under it decides
+//! whether the entry is still linked (then the value is published into it, as a store) or was
+//! unlinked by a `clear` or a compaction meanwhile (then the value is returned to the caller
+//! alone, as if stored just before that `clear` and removed by it).
 
 use core::{
     cell::RefCell,
+    future::Future,
     hash::{BuildHasher, Hash},
+    mem::ManuallyDrop,
+    pin::Pin,
     ptr::NonNull,
+    task::{Context, Poll, Waker},
 };
 
 use super::{
     RawMap,
-    entry::{Entry, Reserve},
-    value::Owned,
+    entry::{Ended, Entry, Reserve},
+    value::{Owned, RetiredValue},
 };
 use crate::{
     primitive::sync::{Condvar, Mutex},
-    reclaim::Reclaim,
+    reclaim::{CloneOwned, Reclaim},
 };
 
 /// The waiting room of writers that found a key reserved.
+///
+/// Each waiter is registered under the address of the entry it waits for, while it still holds
+/// the guard under which it found the entry reserved; from then on it holds only its
+/// [`Ticket`]. Ending a reservation removes every waiter registered under that entry and wakes
+/// them (threads through the condition variable, tasks through their wakers); each then looks
+/// its key up again from the start. An address reused by a later entry at worst wakes a waiter
+/// early, which then finds the key's state for itself.
 #[derive(Default)]
 pub(super) struct Reservations {
-    lock: Mutex<()>,
+    waiting: Mutex<Waiting>,
+    /// Notified whenever a thread's registration is removed.
     ended: Condvar,
 }
 
+/// The registered waiters.
+#[derive(Default)]
+struct Waiting {
+    next_ticket: u64,
+    list: Vec<Waiter>,
+}
+
+/// One registered waiter.
+struct Waiter {
+    /// The address of the reserved entry.
+    entry: usize,
+    ticket: u64,
+    wake: Wake,
+}
+
+/// How a waiter is woken.
+enum Wake {
+    /// A thread blocked in [`Reservations::wait`], on the condition variable.
+    Thread,
+    /// A task awaiting [`Reservations::ended`]: its waker, once it has been polled.
+    Task(Option<Waker>),
+}
+
+/// How a waiter waits: blocking its thread, or as a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitBy {
+    Thread,
+    Task,
+}
+
+/// A registration in [`Reservations`]: the right to wait for one reservation to end. Holds no
+/// guard and does not touch the entry. Must be waited for or [forgotten](Reservations::forget)
+/// (the async waiter does so on drop), or it stays registered until the reservation ends.
+#[derive(Debug)]
+#[must_use = "a ticket must be waited for"]
+pub(crate) struct Ticket(u64);
+
+impl Waiting {
+    fn position(&self, ticket: &Ticket) -> Option<usize> {
+        self.list.iter().position(|w| w.ticket == ticket.0)
+    }
+}
+
 impl Reservations {
-    /// Blocks until no thread holds a reservation on `entry`, which the caller found under a
-    /// guard it still holds.
+    /// Registers the caller to be woken when the reservation on `entry` ends, which the caller
+    /// found under a guard it still holds (so `entry` is alive). `None` if it has already ended:
+    /// the caller looks again at once.
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds that reservation (its closure writes the key it computes), which
+    /// would wait for itself forever.
     #[cold]
-    pub(super) fn wait<K, V, R: Reclaim>(&self, entry: &Entry<K, V, R>) {
-        // Waiting for a reservation this thread holds would never end. No lock is held here.
+    pub(super) fn register<K, V, R: Reclaim>(
+        &self,
+        entry: &Entry<K, V, R>,
+        by: WaitBy,
+    ) -> Option<Ticket> {
+        // No lock is held here: the panic leaves everything consistent.
         assert!(
             !reserved_by_this_thread(entry),
             "a `load_or_store_with` closure wrote the key it is computing (store, swap, \
              load_or_store or load_or_store_with of the same key on the same map), which would \
              wait for the closure itself forever"
         );
-        let mut waiting = self.lock.lock();
-        // The reserving thread changes the state before taking this lock to notify, so a
-        // reservation seen here, under the lock, is always followed by a notification.
-        while entry.is_reserved() {
+        let mut waiting = self.waiting.lock();
+        // The reserving thread leaves *reserved* before taking this lock to wake the waiters,
+        // so a reservation seen here, under the lock, is always followed by that wake-up.
+        if !entry.is_reserved() {
+            return None;
+        }
+        let ticket = waiting.next_ticket;
+        waiting.next_ticket += 1;
+        waiting.list.push(Waiter {
+            entry: address(entry),
+            ticket,
+            wake: match by {
+                WaitBy::Thread => Wake::Thread,
+                WaitBy::Task => Wake::Task(None),
+            },
+        });
+        Some(Ticket(ticket))
+    }
+
+    /// Blocks until the reservation `ticket` waits for has ended. The caller holds no guard.
+    #[cold]
+    pub(super) fn wait(&self, ticket: Option<Ticket>) {
+        let Some(ticket) = ticket else { return };
+        let mut waiting = self.waiting.lock();
+        while waiting.position(&ticket).is_some() {
             waiting = self.ended.wait(waiting);
         }
     }
 
-    /// Wakes the threads waiting for a reservation to end; the caller has just ended one.
-    fn notify(&self) {
-        let _waiting = self.lock.lock();
-        self.ended.notify_all();
+    /// Whether the reservation `ticket` waits for has ended; if not, `cx`'s waker is woken
+    /// when it does.
+    fn poll_ended(&self, ticket: &Ticket, cx: &mut Context<'_>) -> Poll<()> {
+        let mut waiting = self.waiting.lock();
+        let Some(i) = waiting.position(ticket) else {
+            return Poll::Ready(());
+        };
+        match &mut waiting.list[i].wake {
+            Wake::Task(Some(waker)) if waker.will_wake(cx.waker()) => {}
+            wake => *wake = Wake::Task(Some(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+
+    /// Withdraws a registration that will not be waited for (a dropped async waiter). Leaves no
+    /// trace: wake-ups go to every waiter of an entry, so none is owed to this one.
+    fn forget(&self, ticket: Ticket) {
+        let mut waiting = self.waiting.lock();
+        if let Some(i) = waiting.position(&ticket) {
+            waiting.list.swap_remove(i);
+        }
+    }
+
+    /// A future that completes when the reservation `ticket` waits for has ended (at once for
+    /// `None`); dropping it withdraws the registration.
+    pub(super) fn ended(&self, ticket: Option<Ticket>) -> ReservationEnded<'_> {
+        ReservationEnded {
+            reservations: self,
+            ticket,
+        }
+    }
+
+    /// Wakes the waiters of the reservation on the entry at `entry`, which the caller has just
+    /// ended. Wakers run after the lock is released (a waker is user code).
+    fn notify(&self, entry: usize) {
+        let mut tasks = Vec::new();
+        let mut threads = false;
+        {
+            let mut waiting = self.waiting.lock();
+            if waiting.list.is_empty() {
+                return;
+            }
+            waiting.list.retain_mut(|w| {
+                if w.entry != entry {
+                    return true;
+                }
+                match &mut w.wake {
+                    Wake::Thread => threads = true,
+                    Wake::Task(waker) => tasks.extend(waker.take()),
+                }
+                false
+            });
+            if threads {
+                self.ended.notify_all();
+            }
+        }
+        tasks.into_iter().for_each(Waker::wake);
+    }
+
+    /// The number of registered waiters (tests).
+    #[cfg(test)]
+    pub(super) fn registered(&self) -> usize {
+        self.waiting.lock().list.len()
     }
 }
 
-/// Ends a reservation if the closure computing its value unwinds: the entry goes back to
-/// *deleted* and the waiting writers are woken, so nothing is inserted and nobody hangs.
-struct CancelOnUnwind<'a, K, V, R: Reclaim, S> {
-    map: &'a RawMap<K, V, R, S>,
-    entry: &'a Entry<K, V, R>,
+/// The future of [`Reservations::ended`].
+#[must_use = "futures do nothing unless awaited"]
+pub(crate) struct ReservationEnded<'a> {
+    reservations: &'a Reservations,
+    ticket: Option<Ticket>,
 }
 
-impl<K, V, R: Reclaim, S> Drop for CancelOnUnwind<'_, K, V, R, S> {
+impl Future for ReservationEnded<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(ticket) = &self.ticket else {
+            return Poll::Ready(());
+        };
+        let ready = self.reservations.poll_ended(ticket, cx);
+        if ready.is_ready() {
+            self.ticket = None;
+        }
+        ready
+    }
+}
+
+impl Drop for ReservationEnded<'_> {
     fn drop(&mut self) {
-        self.entry.cancel_reserved();
+        if let Some(ticket) = self.ticket.take() {
+            self.reservations.forget(ticket);
+        }
+    }
+}
+
+fn address<T>(value: &T) -> usize {
+    (&raw const *value).addr()
+}
+
+/// A reservation held on an entry: the right, and the duty, to end it. Holds no guard.
+///
+/// Dropping it cancels the reservation (the entry goes back to *deleted*, nothing is inserted,
+/// and the waiters wake up, so that one of them computes instead): so a panicking closure, an
+/// initialiser that returns `Err`, and a dropped future all end it.
+///
+/// # Invariants
+///
+/// `entry` points at an entry whose slot is *reserved* (or *orphaned*, once the strategy has
+/// handed the entry over), reserved by whoever made this value, and this value is the only one
+/// that ends that reservation. The entry's memory is alive while it exists: nobody frees a
+/// reserved entry (`Entry`'s *Reservations hold no guard*).
+pub(crate) struct Reservation<'m, K, V, R: Reclaim, S> {
+    map: &'m RawMap<K, V, R, S>,
+    entry: NonNull<Entry<K, V, R>>,
+}
+
+// SAFETY: a reservation is a shared map and the right to end one reservation on one of its
+// entries, which any thread may exercise (ending it is an atomic swap, plus at most freeing an
+// orphaned entry, which sends its key to this thread: `K: Send`, as the map's `Sync` requires).
+// It lends nothing out. So it may move wherever `&RawMap` may.
+unsafe impl<K, V, R: Reclaim, S> Send for Reservation<'_, K, V, R, S> where RawMap<K, V, R, S>: Sync {}
+
+impl<K, V, R: Reclaim, S> Reservation<'_, K, V, R, S> {
+    fn entry(&self) -> &Entry<K, V, R> {
+        // SAFETY: the invariant: the entry is alive while the reservation exists.
+        unsafe { self.entry.as_ref() }
+    }
+
+    /// Ends the reservation without a value, frees the entry if the strategy handed it over,
+    /// and wakes the waiters.
+    fn end(&self) {
+        let ended = self.entry().end_reserved();
+        self.map.reservations.notify(self.entry.addr().get());
+        if ended == Ended::Orphaned {
+            // SAFETY: the strategy reclaimed the entry in all but memory and handed it to us
+            // (`Entry::end_reserved`): it is unreachable, and only we free it, once.
+            unsafe { Entry::free(self.entry) }
+        }
+    }
+}
+
+impl<K, V, R: Reclaim, S> Drop for Reservation<'_, K, V, R, S> {
+    /// Cancels the reservation (see the type's docs).
+    fn drop(&mut self) {
         self.map.count_delete_unchecked();
-        self.map.reservations.notify();
+        self.end();
     }
 }
 
 #[cfg(not(loom))]
 std::thread_local! {
-    /// The addresses of the entries this thread holds a reservation on, innermost last (a
-    /// closure computing one key may insert others with `load_or_store_with`).
+    /// The addresses of the entries this thread holds a reservation on and is computing now,
+    /// innermost last (a closure computing one key may insert others with
+    /// `load_or_store_with`; an async initialiser is recorded while it is being polled).
     static RESERVED_HERE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -79,14 +303,14 @@ loom::thread_local! {
     static RESERVED_HERE: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
-/// Records, while it lives, that this thread holds the reservation on an entry, so that a
-/// write of the same key from inside the closure computing it panics rather than waiting for
-/// itself ([`reserved_by_this_thread`]).
+/// Records, while it lives, that this thread runs the computation of a reservation it holds,
+/// so that a write of the same key from inside it panics rather than waiting for itself
+/// ([`reserved_by_this_thread`]).
 struct ReservedHere(usize);
 
 impl ReservedHere {
     fn new<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> Self {
-        let address = (&raw const *entry).addr();
+        let address = address(entry);
         // Without the thread-local (a thread being torn down), the re-entry goes undetected.
         let _ = RESERVED_HERE.try_with(|here| here.borrow_mut().push(address));
         ReservedHere(address)
@@ -104,88 +328,236 @@ impl Drop for ReservedHere {
     }
 }
 
-/// Whether this thread holds the reservation on `entry`. A recorded address is that of an
-/// entry this thread reserved and has not yet published or cancelled; the guard it holds
-/// meanwhile keeps that entry allocated, so no other entry can have its address.
+/// Whether this thread is computing the reservation on `entry`. A recorded address is that of
+/// an entry whose reservation this thread holds, which keeps the entry allocated, so no other
+/// entry can have its address.
 fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> bool {
-    let address = (&raw const *entry).addr();
+    let address = address(entry);
     RESERVED_HERE
         .try_with(|here| here.borrow().contains(&address))
         .unwrap_or(false)
 }
 
+/// What one attempt of a compute-once call found.
+pub(crate) enum Step<'m, T, K, V, R: Reclaim, S> {
+    /// The key has a value, as the caller's handle.
+    Found(T),
+    /// The caller reserved the key: it computes the value and publishes it.
+    Mine(Reservation<'m, K, V, R, S>),
+    /// Another thread or task holds the reservation: the caller waits for it to end (at once
+    /// for `None`), then tries again.
+    Wait(Option<Ticket>),
+}
+
 impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
+    /// One attempt at `key`'s value or reservation (`hash` is its hash). `found` turns a present
+    /// value, read under the guard it is given, into the caller's handle. `key` is taken only
+    /// when a new entry is inserted for it. Returns with no guard held.
+    pub(crate) fn reserve<'m, T>(
+        &'m self,
+        hash: u64,
+        key: &mut Option<K>,
+        by: WaitBy,
+        found: impl FnOnce(R::Guard<'m>, NonNull<V>) -> T,
+    ) -> Step<'m, T, K, V, R, S> {
+        let guard = self.pin();
+        let k = key
+            .as_ref()
+            .expect("the key is kept until a new entry takes it");
+        let read = self.read(&guard);
+        if let Some(entry) = read.find(hash, k) {
+            match entry.try_reserve() {
+                Reserve::Loaded(actual) => return Step::Found(found(guard, actual)),
+                Reserve::Reserved => {
+                    return Step::Mine(self.reservation(entry.ptr().as_non_null()));
+                }
+                Reserve::Busy => return Step::Wait(self.reservations.register(entry.get(), by)),
+                Reserve::Expunged => {}
+            }
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(&guard);
+        let Some((entry, dirty_only)) =
+            self.entry_for_write_locked(&mut dirty, read, &guard, hash, k, &locked)
+        else {
+            let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
+            let entry = self.insert_new_locked(&mut dirty, read, &guard, hash, entry, &locked);
+            return Step::Mine(self.reservation(entry.ptr().as_non_null()));
+        };
+        let reserved = entry.try_reserve();
+        if dirty_only {
+            self.miss_locked(&mut dirty, &guard, &locked);
+        }
+        drop(dirty);
+        match reserved {
+            Reserve::Loaded(actual) => Step::Found(found(guard, actual)),
+            Reserve::Reserved => Step::Mine(self.reservation(entry.ptr().as_non_null())),
+            Reserve::Busy => Step::Wait(self.reservations.register(entry.get(), by)),
+            Reserve::Expunged => unreachable!("unexpunged under the lock"),
+        }
+    }
+
+    fn reservation(&self, entry: NonNull<Entry<K, V, R>>) -> Reservation<'_, K, V, R, S> {
+        // The invariant: the caller has just reserved `entry` (`Reserve::Reserved`, or a new
+        // entry made reserved), under a guard that kept it alive until now.
+        Reservation { map: self, entry }
+    }
+
     /// `key`'s value and `true` if present; otherwise reserves the key, computes the value
     /// with `f`, stores it and returns it with `false`.
     pub(crate) fn load_or_store_with<F>(&self, key: K, f: F) -> (R::Ref<'_, V>, bool)
     where
         F: FnOnce() -> V,
     {
-        let hash = self.hash(&key);
-        let guard = self.pin();
-        let mut key = Some(key);
-        let entry = loop {
-            let k = key
-                .as_ref()
-                .expect("the key is kept until a new entry takes it");
-            let read = self.read(&guard);
-            if let Some(entry) = read.find(hash, k) {
-                match entry.try_reserve() {
-                    Reserve::Loaded(actual) => {
-                        // SAFETY: read under `guard`.
-                        return (unsafe { R::make_ref(guard, actual) }, true);
-                    }
-                    Reserve::Reserved => break entry.get(),
-                    Reserve::Busy => {
-                        self.reservations.wait(&entry);
-                        continue;
-                    }
-                    Reserve::Expunged => {}
-                }
-            }
-            let (mut dirty, locked) = self.lock();
-            let read = self.read(&guard);
-            let Some((entry, dirty_only)) =
-                self.entry_for_write_locked(&mut dirty, read, &guard, hash, k, &locked)
-            else {
-                let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
-                break self
-                    .insert_new_locked(&mut dirty, read, &guard, hash, entry, &locked)
-                    .get();
-            };
-            let found = entry.try_reserve();
-            if dirty_only {
-                self.miss_locked(&mut dirty, &guard, &locked);
-            }
-            drop(dirty);
-            match found {
-                Reserve::Loaded(actual) => {
-                    // SAFETY: read under `guard`.
-                    return (unsafe { R::make_ref(guard, actual) }, true);
-                }
-                Reserve::Reserved => break entry.get(),
-                Reserve::Busy => self.reservations.wait(&entry),
-                Reserve::Expunged => unreachable!("unexpunged under the lock"),
-            }
-        };
-        let value = self.compute_reserved(entry, f);
-        // SAFETY: published into an entry found under `guard`.
-        (unsafe { R::make_ref(guard, value) }, false)
+        match self.try_load_or_store_with(key, || Ok::<V, core::convert::Infallible>(f())) {
+            Ok(found) => found,
+            Err(never) => match never {},
+        }
     }
 
-    /// Runs `f` for a reservation this thread holds on `entry`, publishes the result and wakes
-    /// the waiters; cancels the reservation if `f` unwinds.
-    fn compute_reserved<F>(&self, entry: &Entry<K, V, R>, f: F) -> NonNull<V>
+    /// As [`load_or_store_with`](Self::load_or_store_with), for a fallible `f`. On `Err`, nothing is stored, and the
+    /// waiters wake to compute the value themselves.
+    pub(crate) fn try_load_or_store_with<F, E>(
+        &self,
+        key: K,
+        f: F,
+    ) -> Result<(R::Ref<'_, V>, bool), E>
     where
-        F: FnOnce() -> V,
+        F: FnOnce() -> Result<V, E>,
     {
-        let _here = ReservedHere::new(entry);
-        let cancel = CancelOnUnwind { map: self, entry };
-        let value = Owned::<V, R>::new(f());
-        core::mem::forget(cancel);
-        let value = entry.publish_reserved(value);
-        self.present.added();
-        self.reservations.notify();
-        value
+        let hash = self.hash(&key);
+        let mut key = Some(key);
+        loop {
+            let found = |guard, value| {
+                // SAFETY: `value` was read under `guard`.
+                unsafe { R::make_ref(guard, value) }
+            };
+            match self.reserve(hash, &mut key, WaitBy::Thread, found) {
+                Step::Found(value) => return Ok((value, true)),
+                Step::Mine(reservation) => {
+                    let value = {
+                        let _here = ReservedHere::new(reservation.entry());
+                        // If `f` unwinds or fails, dropping `reservation` cancels it.
+                        f()?
+                    };
+                    let (guard, value) = reservation.publish(value);
+                    // SAFETY: `publish` returns a value protected by `guard`.
+                    return Ok((unsafe { R::make_ref(guard, value) }, false));
+                }
+                Step::Wait(ticket) => self.reservations.wait(ticket),
+            }
+        }
+    }
+
+    /// The async form of [`try_load_or_store_with`](Self::try_load_or_store_with): waiters
+    /// await, and the value comes back as an owned copy ([`CloneOwned`]: a clone, or a share
+    /// of an `Arc`), since no guard may cross an `.await`. Dropping the future at any await
+    /// point leaves no reservation and no registration behind.
+    pub(crate) async fn try_load_or_store_with_async<F, Fut, E>(
+        &self,
+        key: K,
+        f: F,
+    ) -> Result<(crate::Owned<V, R>, bool), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        R::Stored<V>: CloneOwned<V>,
+    {
+        let out = |value: NonNull<V>| {
+            // SAFETY: called below only with a value pointer from `R::Stored` (or an inline
+            // one, for `Box`) read or published under a guard that is still alive.
+            unsafe { <R::Stored<V> as CloneOwned<V>>::clone_owned(value) }
+        };
+        let hash = self.hash(&key);
+        let mut key = Some(key);
+        let mut f = Some(f);
+        loop {
+            let found = |guard, value| {
+                let value = out(value);
+                drop(guard);
+                value
+            };
+            match self.reserve(hash, &mut key, WaitBy::Task, found) {
+                Step::Found(value) => return Ok((value, true)),
+                Step::Mine(reservation) => {
+                    let f = f.take().expect("a reservation ends the loop");
+                    // If this future is dropped while `f`'s runs, or `f`'s unwinds or fails,
+                    // dropping `reservation` cancels it.
+                    let future = core::pin::pin!(f());
+                    let value = ComputeHere {
+                        entry: reservation.entry(),
+                        future,
+                    }
+                    .await?;
+                    let (guard, value) = reservation.publish(value);
+                    let value = out(value);
+                    drop(guard);
+                    return Ok((value, false));
+                }
+                Step::Wait(ticket) => self.reservations.ended(ticket).await,
+            }
+        }
+    }
+}
+
+/// Polls an async initialiser with its reservation recorded in [`RESERVED_HERE`] during each
+/// poll, so that a blocking write of its own key from inside it panics instead of deadlocking
+/// the thread.
+struct ComputeHere<'a, K, V, R: Reclaim, F> {
+    entry: &'a Entry<K, V, R>,
+    future: Pin<&'a mut F>,
+}
+
+impl<K, V, R: Reclaim, F: Future> Future for ComputeHere<'_, K, V, R, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _here = ReservedHere::new(self.entry);
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl<'m, K: Hash + Eq, V, R: Reclaim, S: BuildHasher> Reservation<'m, K, V, R, S> {
+    /// Publishes `value` and ends the reservation: returns a guard and the value's pointer,
+    /// valid while that guard lives.
+    ///
+    /// The entry may have been unlinked (by a `clear` or a compaction) while the value was
+    /// computed, with no guard held. So a fresh guard is taken, and the entry is looked for, by
+    /// address, in the tables reachable under it: in read, or under the lock in read and dirty.
+    /// * Found: it was linked when the guard could see it, so the strategy cannot reclaim it
+    ///   (nor a value published into it) before the guard is dropped; the value is published
+    ///   (under the lock, if found there, so that no unlinking comes between).
+    /// * Not found: it was unlinked before, so it may be reclaimed at any time: the
+    ///   reservation ends without a value, and `value` is retired at once under the guard,
+    ///   which keeps it alive for the caller. The key stays absent: the insertion took effect
+    ///   just before the `clear` that unlinked the entry, which removed it.
+    fn publish(self, value: V) -> (R::Guard<'m>, NonNull<V>) {
+        let map = self.map;
+        let value = Owned::<V, R>::new(value);
+        let this = ManuallyDrop::new(self);
+        let entry = this.entry();
+        let guard = map.pin();
+        let hash = entry.hash;
+        let value = if map.read(&guard).links(hash, this.entry) {
+            entry.publish_reserved(value)
+        } else {
+            let dirty = map.dirty.lock();
+            if !(map.read(&guard).links(hash, this.entry) || dirty.links(hash, this.entry)) {
+                drop(dirty);
+                this.end();
+                let value = value.into_raw();
+                // SAFETY: `value` came from `alloc` and was never published: no other thread
+                // can reach it, and it is retired once.
+                unsafe {
+                    map.reclaim
+                        .retire(&guard, value.cast::<RetiredValue<V, R>>())
+                };
+                return (guard, value);
+            }
+            entry.publish_reserved(value)
+        };
+        map.present.added();
+        map.reservations.notify(this.entry.addr().get());
+        (guard, value)
     }
 }

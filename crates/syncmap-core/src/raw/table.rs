@@ -91,6 +91,17 @@ where
         .map(|&e| unsafe { Linked::new(e) })
 }
 
+/// Whether `table` links the entry at `ptr`, found by its cached `hash` and compared by address
+/// (no `Eq`: the entry is known, not its key). Reads only the table, never an entry.
+#[inline]
+pub(super) fn links<K, V, R: Reclaim>(
+    table: &Table<K, V, R>,
+    hash: u64,
+    ptr: NonNull<Entry<K, V, R>>,
+) -> bool {
+    table.find(hash, |e| e.as_non_null() == ptr).is_some()
+}
+
 /// The entries of a table, borrowed for `'g`.
 pub(crate) struct Entries<'g, K, V, R: Reclaim>(hashbrown::hash_table::Iter<'g, EntryPtr<K, V, R>>);
 
@@ -231,6 +242,12 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
     {
         // SAFETY: entries of a borrowed read table are alive while it is borrowed (type docs).
         unsafe { find(&self.table, hash, key) }
+    }
+
+    /// Whether this table links the entry at `ptr`, whose cached hash is `hash`.
+    #[inline]
+    pub(super) fn links(&self, hash: u64, ptr: NonNull<Entry<K, V, R>>) -> bool {
+        links(&self.table, hash, ptr)
     }
 
     /// Every entry of the table.

@@ -300,8 +300,14 @@ impl<K, V, R: Reclaim> Sealed for Entry<K, V, R> {}
 
 impl<K, V, R: Reclaim> Retire for Entry<K, V, R> {
     unsafe fn reclaim(ptr: NonNull<Self>) {
+        // SAFETY: no guard can reach a reclaimed entry, but a thread holding a reservation on it
+        // still may (it holds no guard): the entry is alive until one of us frees it.
+        if unsafe { ptr.as_ref() }.hand_over_reserved() {
+            // The reserving thread frees it when its reservation ends (`Entry`'s docs).
+            return;
+        }
         // SAFETY: entries are allocated by `Entry::allocate` and reclaimed once (caller's
-        // contract).
+        // contract); not reserved, so no reservation reaches it any more.
         unsafe { Self::free(ptr) }
     }
 }

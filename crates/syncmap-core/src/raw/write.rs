@@ -12,64 +12,93 @@ use hashbrown::HashTable;
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
+    reserve::{Ticket, WaitBy},
     table::ReadOnly,
     value::Incoming,
 };
 use crate::reclaim::Reclaim;
 
+/// A write that found its key reserved by `load_or_store_with`: the key and value it gives
+/// back, and its registration to wait (with no guard held) for the reservation to end.
+struct Blocked<K, V, R: Reclaim> {
+    key: K,
+    new: Incoming<V, R>,
+    ticket: Option<Ticket>,
+}
+
 impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// Go's `Store`.
     pub(crate) fn store(&self, key: K, value: V) {
-        let guard = self.pin();
-        self.swap_ptr(&guard, key, value);
+        self.swap_waiting(key, value);
     }
 
     /// Go's `Swap`: the previous value as the strategy's handle.
     pub(crate) fn swap(&self, key: K, value: V) -> Option<R::Ref<'_, V>> {
-        let guard = self.pin();
-        let previous = self.swap_ptr(&guard, key, value)?;
+        let (guard, previous) = self.swap_waiting(key, value);
         // SAFETY: `previous` was unlinked and retired under `guard`, which is still alive.
-        Some(unsafe { R::make_ref(guard, previous) })
+        Some(unsafe { R::make_ref(guard, previous?) })
+    }
+
+    /// Go's `Swap`, waiting out a `load_or_store_with` reservation of the key with no guard
+    /// held. Returns the guard the swap was made under and the previous value, retired under it.
+    fn swap_waiting(&self, key: K, value: V) -> (R::Guard<'_>, Option<NonNull<V>>) {
+        let hash = self.hash(&key);
+        let (mut key, mut new) = (key, Incoming::Value(value));
+        loop {
+            let guard = self.pin();
+            match self.swap_ptr(&guard, hash, key, new) {
+                Ok(previous) => return (guard, previous),
+                Err(blocked) => {
+                    drop(guard);
+                    self.reservations.wait(blocked.ticket);
+                    (key, new) = (blocked.key, blocked.new);
+                }
+            }
+        }
     }
 
     /// Go's `Swap`. Retires the previous value (before the unused key can be dropped, so a
-    /// panicking `Drop` of `K` leaks nothing) and returns its pointer.
-    fn swap_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> Option<NonNull<V>> {
-        let hash = self.hash(&key);
-        let mut new = Incoming::Value(value);
-        loop {
-            let read = self.read(guard);
-            if let Some(entry) = read.find(hash, &key) {
-                match entry.try_swap(new.owned()) {
-                    Ok(previous) => return self.retire_previous(guard, &entry, previous),
-                    Err(back) => new = Incoming::Owned(back),
-                }
+    /// panicking `Drop` of `K` leaks nothing) and returns its pointer; or, if the key is
+    /// reserved, registers to wait and gives key and value back.
+    fn swap_ptr(
+        &self,
+        guard: &R::Guard<'_>,
+        hash: u64,
+        key: K,
+        mut new: Incoming<V, R>,
+    ) -> Result<Option<NonNull<V>>, Blocked<K, V, R>> {
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, &key) {
+            match entry.try_swap(new.owned()) {
+                Ok(previous) => return Ok(self.retire_previous(guard, &entry, previous)),
+                Err(back) => new = Incoming::Owned(back),
             }
-            let (mut dirty, locked) = self.lock();
-            let read = self.read(guard);
-            let Some((entry, dirty_only)) =
-                self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
-            else {
-                let entry = Entry::boxed(hash, key, new);
-                self.insert_new_locked(&mut dirty, read, guard, hash, entry, &locked);
-                self.present.added();
-                return None;
-            };
-            let swapped = entry.swap_locked(new.owned(), &locked);
-            if dirty_only {
-                // Unlike Go's `Swap`, count a miss, as `LoadOrStore` does: a workload that keeps
-                // rewriting keys only dirty has would otherwise take the lock on every call,
-                // never promoting them to the lock-free path.
-                self.miss_locked(&mut dirty, guard, &locked);
-            }
-            drop(dirty);
-            match swapped {
-                Ok(previous) => return self.retire_previous(guard, &entry, previous),
-                Err(back) => {
-                    new = Incoming::Owned(back);
-                    self.reservations.wait(&entry);
-                }
-            }
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        let Some((entry, dirty_only)) =
+            self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
+        else {
+            let entry = Entry::boxed(hash, key, new);
+            self.insert_new_locked(&mut dirty, read, guard, hash, entry, &locked);
+            self.present.added();
+            return Ok(None);
+        };
+        let swapped = entry.swap_locked(new.owned(), &locked);
+        if dirty_only {
+            // Unlike Go's `Swap`, count a miss, as `LoadOrStore` does: a workload that keeps
+            // rewriting keys only dirty has would otherwise take the lock on every call,
+            // never promoting them to the lock-free path.
+            self.miss_locked(&mut dirty, guard, &locked);
+        }
+        drop(dirty);
+        match swapped {
+            Ok(previous) => Ok(self.retire_previous(guard, &entry, previous)),
+            Err(back) => Err(Blocked {
+                ticket: self.reservations.register(entry.get(), WaitBy::Thread),
+                key,
+                new: Incoming::Owned(back),
+            }),
         }
     }
 
@@ -92,66 +121,85 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     }
 
     /// Go's `LoadOrStore`: the value found or stored, as the strategy's handle, and whether it
-    /// was found.
+    /// was found. Waits out a `load_or_store_with` reservation of the key with no guard held.
     pub(crate) fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
-        let guard = self.pin();
-        let (actual, loaded) = self.load_or_store_ptr(&guard, key, value);
-        // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
-        (unsafe { R::make_ref(guard, actual) }, loaded)
+        let hash = self.hash(&key);
+        let (mut key, mut new) = (key, Incoming::Value(value));
+        loop {
+            let guard = self.pin();
+            match self.load_or_store_ptr(&guard, hash, key, new) {
+                Ok((actual, loaded)) => {
+                    // SAFETY: `actual` is linked (or was, and is retired) and was read under
+                    // `guard`.
+                    return (unsafe { R::make_ref(guard, actual) }, loaded);
+                }
+                Err(blocked) => {
+                    drop(guard);
+                    self.reservations.wait(blocked.ticket);
+                    (key, new) = (blocked.key, blocked.new);
+                }
+            }
+        }
     }
 
-    /// Go's `LoadOrStore`.
-    fn load_or_store_ptr(&self, guard: &R::Guard<'_>, key: K, value: V) -> (NonNull<V>, bool) {
-        let hash = self.hash(&key);
-        let mut new = Incoming::Value(value);
-        loop {
-            let read = self.read(guard);
-            if let Some(entry) = read.find(hash, &key) {
-                match entry.try_load_or_store(new) {
-                    LoadOrStore::Loaded(actual, _unused) => return (actual, true),
-                    LoadOrStore::Stored(actual) => {
-                        self.present.added();
-                        return (actual, false);
-                    }
-                    LoadOrStore::Expunged(back) => new = back,
-                    LoadOrStore::Reserved(back) => {
-                        new = back;
-                        self.reservations.wait(&entry);
-                        continue;
-                    }
-                }
-            }
-            let (mut dirty, locked) = self.lock();
-            let read = self.read(guard);
-            let Some((entry, dirty_only)) =
-                self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
-            else {
-                let entry = Entry::boxed(hash, key, new);
-                let actual = self
-                    .insert_new_locked(&mut dirty, read, guard, hash, entry, &locked)
-                    .load()
-                    .expect("a new entry is present");
-                self.present.added();
-                return (actual, false);
-            };
-            let outcome = entry.try_load_or_store(new);
-            if dirty_only {
-                self.miss_locked(&mut dirty, guard, &locked);
-            }
-            drop(dirty);
-            match outcome {
-                LoadOrStore::Loaded(actual, _unused) => return (actual, true),
+    /// Go's `LoadOrStore`; or, if the key is reserved, registers to wait and gives key and
+    /// value back.
+    fn load_or_store_ptr(
+        &self,
+        guard: &R::Guard<'_>,
+        hash: u64,
+        key: K,
+        mut new: Incoming<V, R>,
+    ) -> Result<(NonNull<V>, bool), Blocked<K, V, R>> {
+        let read = self.read(guard);
+        if let Some(entry) = read.find(hash, &key) {
+            match entry.try_load_or_store(new) {
+                LoadOrStore::Loaded(actual, _unused) => return Ok((actual, true)),
                 LoadOrStore::Stored(actual) => {
                     self.present.added();
-                    return (actual, false);
+                    return Ok((actual, false));
                 }
+                LoadOrStore::Expunged(back) => new = back,
                 LoadOrStore::Reserved(back) => {
-                    new = back;
-                    self.reservations.wait(&entry);
+                    return Err(Blocked {
+                        ticket: self.reservations.register(entry.get(), WaitBy::Thread),
+                        key,
+                        new: back,
+                    });
                 }
-                LoadOrStore::Expunged(_) => {
-                    unreachable!("only lock holders expunge, and we held it after unexpunging")
-                }
+            }
+        }
+        let (mut dirty, locked) = self.lock();
+        let read = self.read(guard);
+        let Some((entry, dirty_only)) =
+            self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
+        else {
+            let entry = Entry::boxed(hash, key, new);
+            let actual = self
+                .insert_new_locked(&mut dirty, read, guard, hash, entry, &locked)
+                .load()
+                .expect("a new entry is present");
+            self.present.added();
+            return Ok((actual, false));
+        };
+        let outcome = entry.try_load_or_store(new);
+        if dirty_only {
+            self.miss_locked(&mut dirty, guard, &locked);
+        }
+        drop(dirty);
+        match outcome {
+            LoadOrStore::Loaded(actual, _unused) => Ok((actual, true)),
+            LoadOrStore::Stored(actual) => {
+                self.present.added();
+                Ok((actual, false))
+            }
+            LoadOrStore::Reserved(back) => Err(Blocked {
+                ticket: self.reservations.register(entry.get(), WaitBy::Thread),
+                key,
+                new: back,
+            }),
+            LoadOrStore::Expunged(_) => {
+                unreachable!("only lock holders expunge, and we held it after unexpunging")
             }
         }
     }

@@ -23,12 +23,14 @@
 use core::{ops::Deref, ptr::NonNull};
 
 mod admits;
+mod clone_owned;
 mod defer_to_drop;
 mod guarded;
 mod owned;
 mod retired;
 
 pub use admits::Admits;
+pub use clone_owned::CloneOwned;
 pub use defer_to_drop::DeferToDrop;
 pub use guarded::Guarded;
 pub use owned::ReclaimOwned;

@@ -2,11 +2,13 @@
 
 use core::{
     borrow::Borrow,
+    convert::Infallible,
+    future::Future,
     hash::{BuildHasher, Hash},
 };
 
 use super::SyncMap;
-use crate::{Admits, Ref};
+use crate::{Admits, Owned, Ref, reclaim::CloneOwned};
 
 impl<K, V, R, S> SyncMap<K, V, R, S>
 where
@@ -23,6 +25,11 @@ where
     /// the result and return it with `true`. No map-wide lock is held while `f` runs, so other
     /// keys are loaded and stored meanwhile; loads of this key see it absent until `f` returns.
     /// Stores, swaps and load-or-stores of this key wait for `f` to finish.
+    ///
+    /// **Nothing is held while `f` runs, nor while a thread waits for it**: no lock and no
+    /// guard, so a slow `f` (a network fetch) delays the reclamation of nothing that other
+    /// threads replace or delete meanwhile, on any backend. A guard is taken again only to
+    /// publish the value. (The fallible and async forms below hold nothing either.)
     ///
     /// If `f` panics, nothing is inserted, the waiting threads wake up (one of them then runs
     /// its own closure), and the panic propagates to the caller.
@@ -71,6 +78,167 @@ where
         F: FnOnce() -> V,
     {
         self.raw.load_or_store_with(key, f)
+    }
+
+    /// [`load_or_store_with`](Self::load_or_store_with) for an `f` that may fail: returns
+    /// `key`'s value if present (`true`); otherwise computes it with `f` and, if `f` returns
+    /// `Ok`, stores it and returns it (`false`).
+    ///
+    /// If `f` returns `Err`, nothing is stored and the error goes to this caller only: the
+    /// threads waiting for the key wake up, and one of them runs its own closure (as after a
+    /// panic). Like moka's `try_get_with`, but an error is not shared with the waiters: each
+    /// caller sees the outcome of its own closure or a stored value. Everything else, and what
+    /// is held while `f` runs (nothing), is as for `load_or_store_with`.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, when this caller's `f` ran and failed.
+    ///
+    /// # Panics
+    ///
+    /// As [`load_or_store_with`](Self::load_or_store_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let ports: SyncMap<&str, u16> = SyncMap::new();
+    /// let parsed = ports.try_load_or_store_with("http", || "80".parse::<u16>());
+    /// assert_eq!(parsed.map(|(port, loaded)| (*port, loaded)), Ok((80, false)));
+    ///
+    /// let failed = ports.try_load_or_store_with("ftp", || "twenty-one".parse::<u16>());
+    /// assert!(failed.is_err());
+    /// assert!(ports.load("ftp").is_none(), "nothing stored on `Err`");
+    /// ```
+    #[doc(alias("try_get_with", "try_get_or_insert_with", "get_or_try_insert_with"))]
+    pub fn try_load_or_store_with<F, E>(&self, key: K, f: F) -> Result<(Ref<'_, V, R>, bool), E>
+    where
+        F: FnOnce() -> Result<V, E>,
+    {
+        self.raw.try_load_or_store_with(key, f)
+    }
+
+    /// The async form of [`load_or_store_with`](Self::load_or_store_with): returns `key`'s
+    /// value if present (`true`); otherwise awaits `f()` once, stores its output and returns it
+    /// (`false`). The tasks that find the key being computed `.await` a notification instead
+    /// of blocking their runtime thread, and return the value once it is stored.
+    ///
+    /// Returns the value as [`Owned<V, R>`](crate::Owned), which holds no guard and so may be
+    /// kept across later `.await`s and sent to other tasks: **a clone of `V`** on the epoch and
+    /// seize backends (hence `V: Clone` there: store an `Arc<T>` to make the clone cheap), and
+    /// the **`Arc<V>`** the arc-swap backend's loads return. The future is `Send` when `K`, `V`,
+    /// `F` and `f`'s future are, and needs no particular runtime.
+    ///
+    /// Nothing is held while `f`'s future runs or while a task waits: no lock, no guard. The
+    /// computing task's reservation is ended by dropping its future, so this is cancel-safe:
+    /// if the computing task is dropped (aborted, or a `select!` picked another branch) at any
+    /// `.await`, nothing is stored and a waiting task takes over with its own `f`; a dropped
+    /// waiting task leaves no trace. If `f`'s future panics, nothing is stored and the waiters
+    /// take over once the panicking future is dropped (as runtimes do with a panicked task).
+    ///
+    /// # Panics
+    ///
+    /// Propagates a panic of `f` or its future. Panics if `f`'s future, while being polled,
+    /// writes (or `load_or_store_with`s, in either form) the key it is computing on this map,
+    /// which would wait for itself; a write of the key from *another* task simply waits (a
+    /// blocking `store` blocks its thread until the value is stored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    ///
+    /// async fn fetch(url: &str) -> Arc<String> {
+    ///     Arc::new(format!("contents of {url}")) // a slow download, say
+    /// }
+    ///
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) { return out; }
+    /// #     }
+    /// # }
+    /// let pages: SyncMap<&str, Arc<String>> = SyncMap::new();
+    /// block_on(async {
+    ///     let (page, loaded) = pages.load_or_store_with_async("a.example", || fetch("a.example")).await;
+    ///     assert_eq!((page.as_str(), loaded), ("contents of a.example", false));
+    ///     let (again, loaded) = pages.load_or_store_with_async("a.example", || fetch("a.example")).await;
+    ///     assert!(Arc::ptr_eq(&page, &again) && loaded);
+    /// });
+    /// ```
+    #[doc(alias(
+        "get_with",
+        "get_or_insert_with",
+        "get_or_insert_with_async",
+        "or_insert_with",
+        "get_or_init",
+        "compute_if_absent",
+        "entry"
+    ))]
+    pub async fn load_or_store_with_async<F, Fut>(&self, key: K, f: F) -> (Owned<V, R>, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+        R::Stored<V>: CloneOwned<V>,
+    {
+        let f = || async { Ok::<V, Infallible>(f().await) };
+        match self.try_load_or_store_with_async(key, f).await {
+            Ok(found) => found,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The async form of [`try_load_or_store_with`](Self::try_load_or_store_with): as
+    /// [`load_or_store_with_async`](Self::load_or_store_with_async), but `f`'s future returns a
+    /// `Result`; on `Err` nothing is stored, the error goes to this caller, and a waiting task
+    /// takes over with its own `f`.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, when this caller's `f` ran and failed.
+    ///
+    /// # Panics
+    ///
+    /// As [`load_or_store_with_async`](Self::load_or_store_with_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) { return out; }
+    /// #     }
+    /// # }
+    /// let sizes: SyncMap<&str, u64> = SyncMap::new();
+    /// block_on(async {
+    ///     let failed = sizes
+    ///         .try_load_or_store_with_async("missing.txt", || async { Err("not found") })
+    ///         .await;
+    ///     assert_eq!(failed, Err("not found"));
+    ///     assert!(sizes.load("missing.txt").is_none());
+    ///     let stored = sizes
+    ///         .try_load_or_store_with_async("a.txt", || async { Ok::<_, &str>(512) })
+    ///         .await;
+    ///     assert_eq!(stored, Ok((512, false)));
+    /// });
+    /// ```
+    #[doc(alias("try_get_with", "get_or_try_init", "try_get_or_insert_with"))]
+    pub async fn try_load_or_store_with_async<F, Fut, E>(
+        &self,
+        key: K,
+        f: F,
+    ) -> Result<(Owned<V, R>, bool), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        R::Stored<V>: CloneOwned<V>,
+    {
+        self.raw.try_load_or_store_with_async(key, f).await
     }
 
     /// Replaces `key`'s value with `f(&current)` and returns the stored value, or returns
