@@ -9,6 +9,10 @@
 //! pinned at the time has unpinned. [`SyncMap::load`] returns a [`Ref`] that holds a guard (so it
 //! cannot leave its thread); [`SyncMap::pin`] gives plain `&V` for a batch of reads.
 //!
+//! The methods take Go's names (`store`, `load`, `load_and_delete`, ...); [`SyncMap`'s table of
+//! std names](SyncMap#std-names) maps std's `HashMap` names (`insert`, `get`, `get_mut`,
+//! `remove`, `entry`) to them, and a docs search for those lands there.
+//!
 //! # Examples
 //!
 //! ```
@@ -87,6 +91,21 @@ pub struct EpochReclaim;
 /// The method examples below name this alias `SyncMap`: they run as written after
 /// `use syncmap_epoch::SyncMap;`.
 ///
+/// # std names
+///
+/// The methods take Go's names; std's `HashMap` names (`insert`, `get`, `get_mut`, `remove`,
+/// `entry`) are doc aliases, so a search for them lands here and on these methods:
+///
+/// | `std::collections::HashMap` | this map |
+/// |---|---|
+/// | `insert(k, v)` | [`store`](SyncMap::store); [`swap`](SyncMap::swap) returns the old value |
+/// | `get(&k)` | [`load`](SyncMap::load) (a [`Ref`]); [`load_cloned`](SyncMap::load_cloned) (a clone); `pin().load(&k)` (`&V`) |
+/// | `get_mut(&k)`, `entry(k).and_modify(f)` | [`update`](SyncMap::update) (`f` maps the old value to the new one) |
+/// | `remove(&k)` | [`load_and_delete`](SyncMap::load_and_delete), [`delete`](SyncMap::delete) |
+/// | `entry(k).or_insert(v)`, `.or_insert_with(f)` | [`load_or_store`](SyncMap::load_or_store), [`load_or_store_with`](SyncMap::load_or_store_with) |
+/// | `iter()` | [`range`](SyncMap::range); `pin().iter()`, `.keys()`, `.values()` |
+/// | `contains_key`, `len`, `is_empty`, `clear`, `retain`, `into_iter` | the same names |
+///
 /// # Examples
 ///
 /// ```
@@ -96,6 +115,7 @@ pub struct EpochReclaim;
 /// map.store("a", 1);
 /// assert_eq!(*map.load("a").unwrap(), 1);
 /// ```
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, EpochReclaim, S>;
 
 /// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.

@@ -121,7 +121,9 @@ fn protection_fence() {
 /// Go's `sync.Map` with seize reclamation (a collector per map).
 ///
 /// The method examples below name this alias `SyncMap`: they run as written after
-/// `use syncmap_epoch::seize::SyncMap;`.
+/// `use syncmap_epoch::seize::SyncMap;`. std's `HashMap` names map to its methods as in
+/// [`crate::SyncMap`'s table](crate::SyncMap#std-names) (`insert` is `store`, `get` is `load`,
+/// `get_mut` is `update`, `remove` is `load_and_delete`).
 ///
 /// # Examples
 ///
@@ -132,6 +134,7 @@ fn protection_fence() {
 /// map.store("a", 1);
 /// assert_eq!(*map.load("a").unwrap(), 1);
 /// ```
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, SeizeReclaim, S>;
 
 /// A pinned view of a seize [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.
