@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
 //!
 //! * `cargo xtask ci`: everything CI checks, in the order CI runs it.
-//! * `cargo xtask msrv`: no dependency of the published crates needs a newer Rust than ours.
+//! * `cargo xtask msrv`: the published crates build with their `rust-version` (installed with
+//!   rustup if missing), in every feature combination, and no dependency needs a newer Rust.
 //! * `cargo xtask package`: the published crates, packaged and verified, and every feature
 //!   combination a user can pick (clippy and doc tests).
 //! * `cargo xtask bench [--quick] [--threads 1,2,4,..]`: the head-to-head comparison, its
@@ -25,8 +26,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci               fmt, clippy, tests (doc tests included), docs, packages, feature
-                   combinations, bench smoke, loom and ASan, as CI runs them
-  msrv             no dependency of the published crates needs a newer Rust than rust-version
+                   combinations, the MSRV build, bench smoke, loom and ASan, as CI runs them
+  msrv             the published crates built with the Rust named by rust-version (installed
+                   with rustup if missing; in target/msrv), in every feature combination ci
+                   lints, the core's doc tests run with it, and no dependency that needs a
+                   newer Rust
   package          the published crates packaged and verified, and each feature combination
   bench [--quick] [--threads 1,2,4,..]
                    the head-to-head benchmark comparison (Rust and Go) at each thread count
@@ -47,10 +51,10 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => bench::soak(&args[1..]),
-        Some("msrv") => util::run_steps([util::Step::check(
-            "MSRV: dependencies' rust-version",
-            msrv::check_dependencies,
-        )]),
+        Some("msrv") => match args.get(1) {
+            None => util::run_steps(msrv::steps()),
+            Some(arg) => Err(format!("`msrv` takes no arguments (got `{arg}`)")),
+        },
         Some("package") => match args.get(1) {
             None => util::run_steps(package::ci_steps()),
             Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
@@ -93,7 +97,7 @@ fn ci(args: &[String]) -> Result<(), String> {
                 "warnings",
             ]),
         ),
-        Step::check("MSRV: dependencies' rust-version", msrv::check_dependencies),
+        msrv::dependencies_step(),
         Step::new("tests", cargo(["test", "--workspace", "--all-features"])),
         // As docs.rs builds them (`package.metadata.docs.rs`): every feature, `--cfg docsrs`
         // for the feature labels, which needs the unstable `doc_cfg` (hence `RUSTC_BOOTSTRAP`).
@@ -106,11 +110,12 @@ fn ci(args: &[String]) -> Result<(), String> {
                 .env("CARGO_TARGET_DIR", &util::target_subdir("docsrs")),
         ),
     ];
-    // Steps owned by other modules: packaging and feature combinations, the benchmark smoke
-    // run, loom and sanitizers.
+    // Steps owned by other modules: packaging and feature combinations, the build with the
+    // declared rust-version, the benchmark smoke run, loom and sanitizers.
     let steps = steps
         .into_iter()
         .chain(package::ci_steps())
+        .chain(msrv::build_steps())
         .chain(bench::ci_steps())
         .chain(verify::ci_steps());
     util::run_steps(steps)

@@ -40,6 +40,24 @@ pub(crate) fn cargo<const N: usize>(args: [&str; N]) -> Command {
     command
 }
 
+/// A `cargo` command on another toolchain, through `rustup run` (the cargo that runs us is
+/// stable). Environment that the outer cargo or rustup set for this process is removed, so that
+/// it does not pin the inner cargo to the outer toolchain.
+pub(crate) fn rustup_cargo<const N: usize>(toolchain: &str, args: [&str; N]) -> Command {
+    let mut command = Command::new("rustup");
+    command.args(["run", toolchain, "cargo"]).args(args);
+    for var in [
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC_WRAPPER",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// Builder-style environment setting for `Command` in a `Step` list.
 pub(crate) trait CommandExt {
     fn env(self, key: &str, value: &str) -> Command;

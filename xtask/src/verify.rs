@@ -17,7 +17,7 @@
 
 use std::{path::PathBuf, process::Command};
 
-use crate::util::{CommandExt, Step, cargo, run_steps};
+use crate::util::{CommandExt, Step, cargo, run_steps, rustup_cargo};
 
 /// The preemption bound of `cargo xtask loom` (the core's models finish in seconds at 8; the
 /// arc-swap model of two racing writers takes about 80 s on 2 cores).
@@ -91,21 +91,8 @@ const MIRI_TOOLCHAIN: &str = "nightly";
 const MIRI_FLAGS: &str = "-Zmiri-tree-borrows";
 
 /// A `cargo` command on the Miri toolchain, through rustup (the cargo that runs us is stable).
-/// Environment that the outer cargo or rustup set for this process is removed, so that it does
-/// not pin the inner cargo to the outer toolchain.
 fn miri_cargo<const N: usize>(args: [&str; N]) -> Command {
-    let mut command = Command::new("rustup");
-    command.args(["run", MIRI_TOOLCHAIN, "cargo"]).args(args);
-    for var in [
-        "CARGO",
-        "RUSTC",
-        "RUSTDOC",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTC_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    command
+    rustup_cargo(MIRI_TOOLCHAIN, args)
 }
 
 /// Whether `cargo miri` runs on [`MIRI_TOOLCHAIN`]: `Err` says why not.

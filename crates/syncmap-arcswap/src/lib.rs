@@ -10,6 +10,10 @@
 //! increment per load (a write to the value's cache line), where the epoch backends write
 //! nothing shared. [`SyncMap::pin`] still gives plain `&V` for a batch of reads.
 //!
+//! The methods take Go's names (`store`, `load`, `load_and_delete`, ...); [`SyncMap`'s table of
+//! std names](SyncMap#std-names) maps std's `HashMap` names (`insert`, `get`, `get_mut`,
+//! `remove`, `entry`) to them, and a docs search for those lands there.
+//!
 //! # How memory is reclaimed
 //!
 //! The map's tables, entries and replaced values still need deferred freeing: a reader may be
@@ -179,6 +183,21 @@ mod sync {
 /// `use syncmap_arcswap::SyncMap;`. [`into_iter`](IntoIterator::into_iter) yields
 /// `(K, Arc<V>)`, since handles loaded earlier may still share a value.
 ///
+/// # std names
+///
+/// The methods take Go's names; std's `HashMap` names (`insert`, `get`, `get_mut`, `remove`,
+/// `entry`) are doc aliases, so a search for them lands here and on these methods:
+///
+/// | `std::collections::HashMap` | this map |
+/// |---|---|
+/// | `insert(k, v)` | [`store`](SyncMap::store); [`swap`](SyncMap::swap) returns the old value |
+/// | `get(&k)` | [`load`](SyncMap::load) (an `Arc<V>`); [`load_cloned`](SyncMap::load_cloned) (a clone of `V`); `pin().load(&k)` (`&V`) |
+/// | `get_mut(&k)`, `entry(k).and_modify(f)` | [`update`](SyncMap::update) (`f` maps the old value to the new one) |
+/// | `remove(&k)` | [`load_and_delete`](SyncMap::load_and_delete), [`delete`](SyncMap::delete) |
+/// | `entry(k).or_insert(v)`, `.or_insert_with(f)` | [`load_or_store`](SyncMap::load_or_store), [`load_or_store_with`](SyncMap::load_or_store_with) |
+/// | `iter()` | [`range`](SyncMap::range); `pin().iter()`, `.keys()`, `.values()` |
+/// | `contains_key`, `len`, `is_empty`, `clear`, `retain`, `into_iter` | the same names |
+///
 /// # Examples
 ///
 /// ```
@@ -192,6 +211,7 @@ mod sync {
 /// let owned: Vec<(&str, Arc<u32>)> = map.into_iter().collect();
 /// assert!(Arc::ptr_eq(&owned[0].1, &a), "the consumed map gives back the shared value");
 /// ```
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapReclaim, S>;
 
 /// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V` without touching

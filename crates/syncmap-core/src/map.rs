@@ -152,7 +152,7 @@ pub trait ConcurrentMap<K, V> {
     /// Replaces `key`'s value with `f(&current)`, losing no concurrent update (so `f` may run
     /// more than once); `None`, without calling `f`, if the key is absent. See
     /// [`SyncMap::update`].
-    #[doc(alias("alter", "compute", "and_modify"))]
+    #[doc(alias("alter", "compute", "and_modify", "get_mut"))]
     fn update<Q, F>(&self, key: &Q, f: F) -> Option<Self::Ref<'_>>
     where
         K: Borrow<Q>,

@@ -9,6 +9,10 @@
 //! pinned at the time has unpinned. [`SyncMap::load`] returns a [`Ref`] that holds a guard (so it
 //! cannot leave its thread); [`SyncMap::pin`] gives plain `&V` for a batch of reads.
 //!
+//! The methods take Go's names (`store`, `load`, `load_and_delete`, ...); [`SyncMap`'s table of
+//! std names](SyncMap#std-names) maps std's `HashMap` names (`insert`, `get`, `get_mut`,
+//! `remove`, `entry`) to them, and a docs search for those lands there.
+//!
 //! # Examples
 //!
 //! ```
@@ -87,6 +91,21 @@ pub struct EpochReclaim;
 /// The method examples below name this alias `SyncMap`: they run as written after
 /// `use syncmap_epoch::SyncMap;`.
 ///
+/// # std names
+///
+/// The methods take Go's names; std's `HashMap` names (`insert`, `get`, `get_mut`, `remove`,
+/// `entry`) are doc aliases, so a search for them lands here and on these methods:
+///
+/// | `std::collections::HashMap` | this map |
+/// |---|---|
+/// | `insert(k, v)` | [`store`](SyncMap::store); [`swap`](SyncMap::swap) returns the old value |
+/// | `get(&k)` | [`load`](SyncMap::load) (a [`Ref`]); [`load_cloned`](SyncMap::load_cloned) (a clone); `pin().load(&k)` (`&V`) |
+/// | `get_mut(&k)`, `entry(k).and_modify(f)` | [`update`](SyncMap::update) (`f` maps the old value to the new one) |
+/// | `remove(&k)` | [`load_and_delete`](SyncMap::load_and_delete), [`delete`](SyncMap::delete) |
+/// | `entry(k).or_insert(v)`, `.or_insert_with(f)` | [`load_or_store`](SyncMap::load_or_store), [`load_or_store_with`](SyncMap::load_or_store_with) |
+/// | `iter()` | [`range`](SyncMap::range); `pin().iter()`, `.keys()`, `.values()` |
+/// | `contains_key`, `len`, `is_empty`, `clear`, `retain`, `into_iter` | the same names |
+///
 /// # Examples
 ///
 /// ```
@@ -96,6 +115,7 @@ pub struct EpochReclaim;
 /// map.store("a", 1);
 /// assert_eq!(*map.load("a").unwrap(), 1);
 /// ```
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, EpochReclaim, S>;
 
 /// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.
@@ -116,18 +136,44 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 /// Holding it delays the reclamation of memory retired by every thread, so drop it soon.
 /// It is neither `Send` nor `Sync` (the guard belongs to its thread).
 ///
-/// # Holding a value across `.await`
+/// # Holding a value across `.await`, or sending it to a thread
 ///
-/// A `Ref` alive across an `.await` makes the future `!Send` ("future cannot be sent between
-/// threads safely ... `*const crossbeam_epoch::internal::Local` cannot be shared"): the guard
-/// it holds is tied to its thread, and crossbeam-epoch has no guard that is not. Instead:
+/// A `Ref` cannot leave its thread: the guard it holds is tied to the thread that pinned it, and
+/// crossbeam-epoch has no guard that is not. rustc names a `Ref` by its definition,
+/// `syncmap_core::reclaim::guarded::Guarded<'_, crossbeam_epoch::guard::Guard, V>`. Held across
+/// an `.await` in a future that must be `Send` (a spawned task), rustc 1.95 says, for a
+/// `Ref<String>` named `name`:
 ///
-/// * copy the value out before the `.await`: [`load_cloned`](SyncMap::load_cloned), or
-///   `*map.load(k)?` for `Copy` values; or end the `Ref`'s scope before the `.await`;
-/// * use the seize map, [`seize::SyncMap`], whose [`pin_owned`](seize::SyncMap::pin_owned) gives
-///   a `Send` view ([`seize::PinnedOwned`]) lending `&V` across `.await` (papaya's `pin_owned`);
-/// * use `syncmap_arcswap::SyncMap`, whose loads return an owned `Arc<V>` that is `Send` and
-///   outlives the map.
+/// ```text
+/// error: future cannot be sent between threads safely
+///    |
+///    = help: within `impl Future<Output = usize>`, the trait `Send` is not implemented for `*const crossbeam_epoch::internal::Local`
+/// note: future is not `Send` as this value is used across an await
+///    |
+///  6 |     let name = map.load(&1);
+///    |         ---- has type `Option<syncmap_core::reclaim::guarded::Guarded<'_, crossbeam_epoch::guard::Guard, String>>` which is not `Send`
+///  7 |     std::future::ready(()).await;
+///    |                            ^^^^^ await occurs here, with `name` maybe used later
+/// ```
+///
+/// (and the same error again for `NonNull<String>`). Moved into a spawned thread's closure:
+///
+/// ```text
+/// error[E0277]: `*const crossbeam_epoch::internal::Local` cannot be sent between threads safely
+///    = help: within `{closure@src/main.rs:8:17: 8:24}`, the trait `Send` is not implemented for `*const crossbeam_epoch::internal::Local`
+/// ```
+///
+/// The ways out:
+///
+/// * copy the value out before the `.await` or the spawn: [`load_cloned`](SyncMap::load_cloned)
+///   (a clone of `V`, no guard held), or `*map.load(k)?` for `Copy` values; or end the `Ref`'s
+///   scope before the `.await`;
+/// * the seize map, [`seize::SyncMap`] (feature `seize`), whose
+///   [`pin_owned`](seize::SyncMap::pin_owned) gives a `Send` view ([`seize::PinnedOwned`])
+///   lending `&V` across `.await` (papaya's `pin_owned`); its plain `load` returns a `Ref` that
+///   is not `Send` either;
+/// * the arc-swap backend, `syncmap_arcswap::SyncMap` (crate `syncmap-arcswap`), whose loads
+///   return an owned `Arc<V>` that is `Send` (when `V: Send + Sync`) and outlives the map.
 ///
 /// ```
 /// use syncmap_epoch::SyncMap;
@@ -155,6 +201,7 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 /// map.store("k", "new".to_string());
 /// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
 /// ```
+#[doc(alias = "Guarded")]
 pub type Ref<'a, T> = Guarded<'a, Guard, T>;
 
 // SAFETY:

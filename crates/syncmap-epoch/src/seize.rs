@@ -121,7 +121,9 @@ fn protection_fence() {
 /// Go's `sync.Map` with seize reclamation (a collector per map).
 ///
 /// The method examples below name this alias `SyncMap`: they run as written after
-/// `use syncmap_epoch::seize::SyncMap;`.
+/// `use syncmap_epoch::seize::SyncMap;`. std's `HashMap` names map to its methods as in
+/// [`crate::SyncMap`'s table](crate::SyncMap#std-names) (`insert` is `store`, `get` is `load`,
+/// `get_mut` is `update`, `remove` is `load_and_delete`).
 ///
 /// # Examples
 ///
@@ -132,6 +134,7 @@ fn protection_fence() {
 /// map.store("a", 1);
 /// assert_eq!(*map.load("a").unwrap(), 1);
 /// ```
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, SeizeReclaim, S>;
 
 /// A pinned view of a seize [`SyncMap`], from [`SyncMap::pin`]: loads return `&V`.
@@ -150,7 +153,12 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Seiz
 /// A loaded value: derefs to `V` and keeps it alive by holding a seize guard of its map.
 ///
 /// Holding it delays the reclamation of memory the same map retires, so drop it soon. It is
-/// neither `Send` nor `Sync` (the guard belongs to its thread).
+/// neither `Send` nor `Sync` (the guard belongs to its thread): held across an `.await`, it makes
+/// the future `!Send` ("future cannot be sent between threads safely", "the trait `Send` is not
+/// implemented for `*const seize::raw::collector::Reservation`", naming it
+/// `syncmap_core::reclaim::guarded::Guarded<'_, seize::guard::LocalGuard<'_>, V>`). Use
+/// [`SyncMap::pin_owned`] there instead, or [`load_cloned`](SyncMap::load_cloned); see
+/// [`crate::Ref`] for every way out.
 ///
 /// # Examples
 ///
@@ -163,6 +171,7 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Seiz
 /// map.store("k", "new".to_string());
 /// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
 /// ```
+#[doc(alias = "Guarded")]
 pub type Ref<'a, T> = Guarded<'a, LocalGuard<'a>, T>;
 
 /// Runs [`Retire::reclaim`] for seize. A panic (a user's `Drop`) does not unwind into seize's

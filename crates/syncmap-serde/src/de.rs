@@ -23,12 +23,34 @@ impl<K, V, M: ConcurrentMap<K, V>> Sink<K, V> for Fresh<M> {
     }
 }
 
-/// The error for entry `index` repeating an earlier key.
-pub(crate) fn duplicate_key<E: de::Error>(index: usize) -> E {
-    custom(format_args!(
-        "duplicate key: entry {index} (counting from 0) repeats an earlier key, and a map \
-         snapshot holds each key once"
-    ))
+/// What is being decoded, as the errors name it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Source {
+    /// A [`Snapshot`](crate::Snapshot), from a serde map.
+    Snapshot,
+    /// A live map through [`crate::map`] (a `#[serde(with)]` field, or a direct call), from a
+    /// serde map.
+    Map,
+    /// A live map through [`crate::seq`], from a sequence of `[key, value]` pairs.
+    Seq,
+}
+
+/// The error for entry `index` of `source` repeating an earlier key.
+pub(crate) fn duplicate_key<E: de::Error>(source: Source, index: usize) -> E {
+    match source {
+        Source::Snapshot => custom(format_args!(
+            "duplicate key: entry {index} (counting from 0) repeats an earlier key, and a \
+             snapshot holds each key once"
+        )),
+        Source::Map => custom(format_args!(
+            "duplicate key: entry {index} (counting from 0) repeats an earlier key, and a live \
+             map read with `syncmap_serde::map` holds each key once"
+        )),
+        Source::Seq => custom(format_args!(
+            "duplicate key: pair {index} (counting from 0) repeats an earlier key, and a live \
+             map read with `syncmap_serde::seq` holds each key once"
+        )),
+    }
 }
 
 /// `E::custom(msg)`, and with the `postcard` feature also remembered for
@@ -42,12 +64,13 @@ fn custom<E: de::Error>(msg: fmt::Arguments<'_>) -> E {
 /// A visitor's marker: it builds a `T` from `(K, V)` entries (and owns none of them).
 type Produces<T, K, V> = PhantomData<fn() -> (T, K, V)>;
 
-/// Decodes a serde map (`{key: value, ...}`) into a fresh `T`.
-pub(crate) struct MapVisitor<T, K, V>(Produces<T, K, V>);
+/// Decodes a serde map (`{key: value, ...}`) into a fresh `T`, for `source` (a snapshot or a
+/// live map) as the errors name it.
+pub(crate) struct MapVisitor<T, K, V>(Source, Produces<T, K, V>);
 
 impl<T, K, V> MapVisitor<T, K, V> {
-    pub(crate) fn new() -> Self {
-        Self(PhantomData)
+    pub(crate) fn new(source: Source) -> Self {
+        Self(source, PhantomData)
     }
 }
 
@@ -68,7 +91,7 @@ where
         let mut index = 0;
         while let Some((key, value)) = access.next_entry::<K, V>()? {
             if !out.insert(key, value) {
-                return Err(duplicate_key(index));
+                return Err(duplicate_key(self.0, index));
             }
             index += 1;
         }
@@ -102,7 +125,7 @@ where
         let mut index = 0;
         while let Some((key, value)) = access.next_element::<(K, V)>()? {
             if !out.insert(key, value) {
-                return Err(duplicate_key(index));
+                return Err(duplicate_key(Source::Seq, index));
             }
             index += 1;
         }

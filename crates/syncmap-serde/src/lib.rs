@@ -36,7 +36,7 @@
 //!
 //! | input | JSON (`serde_json`) | postcard ([`postcard::from_bytes`]) |
 //! |---|---|---|
-//! | a key twice | `duplicate key: entry 1 (counting from 0) repeats an earlier key, ...` | the same message |
+//! | a key twice | `duplicate key: entry 1 (counting from 0) repeats an earlier key, and a snapshot holds each key once`; read through [`map`] or [`seq`], it ends ``and a live map read with `syncmap_serde::map` holds each key once`` (or `seq`), and [`seq`] counts pairs (`pair 1`) | the same message |
 //! | wrong type | `invalid type: string "x", expected u32` | caught when the bytes are invalid for the type (postcard is not self-describing) |
 //! | truncated | `EOF while parsing ...` | `Hit the end of buffer, expected more data` |
 //! | trailing data | `trailing characters` | `trailing data: N byte(s) after the end of the value` |

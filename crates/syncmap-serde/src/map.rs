@@ -39,7 +39,7 @@ use syncmap_core::ConcurrentMap;
 
 use crate::{
     Snapshot,
-    de::{Fresh, MapVisitor},
+    de::{Fresh, MapVisitor, Source},
 };
 
 /// Writes a live map as a serde map, through a [`Snapshot`] (so keys and values are cloned
@@ -83,6 +83,7 @@ where
     V: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    let Fresh(map) = deserializer.deserialize_map(MapVisitor::<Fresh<M>, K, V>::new())?;
+    let Fresh(map) =
+        deserializer.deserialize_map(MapVisitor::<Fresh<M>, K, V>::new(Source::Map))?;
     Ok(map)
 }

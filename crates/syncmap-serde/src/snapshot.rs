@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, ser::SerializeMap};
 use syncmap_core::ConcurrentMap;
 
-use crate::de::{MapVisitor, Sink};
+use crate::de::{MapVisitor, Sink, Source};
 
 /// An owned copy of the entries of a live [`ConcurrentMap`], taken with [`Snapshot::of`].
 ///
@@ -286,7 +286,8 @@ where
     V: Deserialize<'de>,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let unique = deserializer.deserialize_map(MapVisitor::<Unique<K, V>, K, V>::new())?;
+        let unique = deserializer
+            .deserialize_map(MapVisitor::<Unique<K, V>, K, V>::new(Source::Snapshot))?;
         Ok(Self {
             entries: unique.entries,
         })

@@ -19,12 +19,43 @@ const JSON_DUPLICATES: [&str; 3] = [
     r#"{"x":0,"y":0,"a":1,"z":0,"a":2}"#,
 ];
 
-fn assert_duplicate(message: &str, entry: usize) {
+/// What a repeated key was decoded into: its error names it.
+#[derive(Clone, Copy, Debug)]
+enum Decoded {
+    /// A `Snapshot`.
+    Snapshot,
+    /// A live map through `#[serde(with = "syncmap_serde::map")]`.
+    Map,
+    /// A live map through `#[serde(with = "syncmap_serde::seq")]`.
+    Seq,
+}
+
+/// The whole message of a repeated key at `entry`, as `decoded` names it.
+fn duplicate_message(decoded: Decoded, entry: usize) -> String {
+    match decoded {
+        Decoded::Snapshot => format!(
+            "duplicate key: entry {entry} (counting from 0) repeats an earlier key, and a \
+             snapshot holds each key once"
+        ),
+        Decoded::Map => format!(
+            "duplicate key: entry {entry} (counting from 0) repeats an earlier key, and a live \
+             map read with `syncmap_serde::map` holds each key once"
+        ),
+        Decoded::Seq => format!(
+            "duplicate key: pair {entry} (counting from 0) repeats an earlier key, and a live \
+             map read with `syncmap_serde::seq` holds each key once"
+        ),
+    }
+}
+
+/// `message` is exactly the duplicate-key message for `decoded` at `entry` (serde_json appends
+/// where it stopped, ` at line L column C`; postcard's strict helper keeps the message as is).
+fn assert_duplicate(message: &str, decoded: Decoded, entry: usize) {
+    let expected = duplicate_message(decoded, entry);
+    let rest = message.strip_prefix(&expected);
     assert!(
-        message.starts_with(&format!(
-            "duplicate key: entry {entry} (counting from 0) repeats an earlier key"
-        )),
-        "{message}"
+        rest.is_some_and(|rest| rest.is_empty() || rest.starts_with(" at line ")),
+        "got:      {message}\nexpected: {expected}"
     );
 }
 
@@ -54,19 +85,26 @@ fn duplicates_json<M: ConcurrentMap<String, u32> + Default>() {
     let entries = [1, 2, 4];
     for (input, entry) in JSON_DUPLICATES.iter().zip(entries) {
         let err = serde_json::from_str::<Snapshot<String, u32>>(input).unwrap_err();
-        assert_duplicate(&err.to_string(), entry);
+        assert_duplicate(&err.to_string(), Decoded::Snapshot, entry);
         // serde_json adds where it stopped.
         assert!(err.to_string().contains("at line 1 column"), "{err}");
 
         let err = serde_json::from_str::<Holder<M>>(&format!(r#"{{"map":{input}}}"#))
             .err()
             .unwrap();
-        assert_duplicate(&err.to_string(), entry);
+        assert_duplicate(&err.to_string(), Decoded::Map, entry);
+
+        // The module called directly, without a struct around it.
+        let mut de = serde_json::Deserializer::from_str(input);
+        let err = syncmap_serde::map::deserialize::<M, String, u32, _>(&mut de)
+            .err()
+            .unwrap();
+        assert_duplicate(&err.to_string(), Decoded::Map, entry);
     }
     let err = serde_json::from_str::<SeqHolder<M>>(r#"{"map":[["a",1],["b",2],["a",3]]}"#)
         .err()
         .unwrap();
-    assert_duplicate(&err.to_string(), 2);
+    assert_duplicate(&err.to_string(), Decoded::Seq, 2);
 }
 
 fn duplicates_postcard<M: ConcurrentMap<String, u32> + Default>() {
@@ -77,11 +115,11 @@ fn duplicates_postcard<M: ConcurrentMap<String, u32> + Default>() {
 
     let err = postcard::from_bytes::<Snapshot<String, u32>>(&bytes).unwrap_err();
     assert!(matches!(err, postcard::Error::Message(_)), "{err:?}");
-    assert_duplicate(&err.to_string(), 2);
+    assert_duplicate(&err.to_string(), Decoded::Snapshot, 2);
     let err = postcard::from_bytes::<Holder<M>>(&bytes).err().unwrap();
-    assert_duplicate(&err.to_string(), 2);
+    assert_duplicate(&err.to_string(), Decoded::Map, 2);
     let err = postcard::from_bytes::<SeqHolder<M>>(&bytes).err().unwrap();
-    assert_duplicate(&err.to_string(), 2);
+    assert_duplicate(&err.to_string(), Decoded::Seq, 2);
 
     // postcard's own decoder drops the message: the reason the strict helper exists.
     let err = ::postcard::from_bytes::<Snapshot<String, u32>>(&bytes).unwrap_err();

@@ -269,7 +269,7 @@ where
     /// assert_eq!(*hits.load("/").unwrap(), 400);
     /// assert!(hits.update("/missing", |n| n + 1).is_none());
     /// ```
-    #[doc(alias("alter", "compute", "and_modify"))]
+    #[doc(alias("alter", "compute", "and_modify", "get_mut"))]
     pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<Ref<'_, V, R>>
     where
         K: Borrow<Q>,
