@@ -198,9 +198,9 @@ impl Reservations {
         tasks.into_iter().for_each(Waker::wake);
     }
 
-    /// The number of registered waiters (tests).
-    #[cfg(test)]
-    pub(super) fn registered(&self) -> usize {
+    /// The number of registered waiters.
+    #[cfg(all(test, not(loom)))]
+    fn registered(&self) -> usize {
         self.waiting.lock().list.len()
     }
 }
@@ -395,6 +395,12 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             Reserve::Busy => Step::Wait(self.reservations.register(entry.get(), by)),
             Reserve::Expunged => unreachable!("unexpunged under the lock"),
         }
+    }
+
+    /// Writers registered to wait for a reservation to end (tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn waiting_writers(&self) -> usize {
+        self.reservations.registered()
     }
 
     fn reservation(&self, entry: NonNull<Entry<K, V, R>>) -> Reservation<'_, K, V, R, S> {

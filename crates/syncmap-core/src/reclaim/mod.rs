@@ -25,6 +25,8 @@ use core::{ops::Deref, ptr::NonNull};
 mod admits;
 mod clone_owned;
 mod defer_to_drop;
+#[cfg(all(test, not(loom)))]
+pub(crate) mod eager;
 mod guarded;
 mod owned;
 mod retired;

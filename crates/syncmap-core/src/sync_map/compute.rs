@@ -249,6 +249,10 @@ where
     /// that matter. It never overwrites a concurrent update: each result is computed from the
     /// value it replaces.
     ///
+    /// **`f` runs inside a guard**: while it runs, nothing that this map retires is freed (on
+    /// the crossbeam-epoch backend, whose collector is global, nothing that any crossbeam-epoch
+    /// user in the process retires). Keep `f` short.
+    ///
     /// # Examples
     ///
     /// ```
@@ -305,6 +309,8 @@ where
     ///
     /// Visits keys as [`range`](Self::range) does. A key is deleted only if its value is still
     /// the one `f` judged: a concurrent store of a new value wins over the deletion.
+    ///
+    /// **`f` runs inside a guard**, as `range`'s does: keep it short.
     ///
     /// # Examples
     ///
@@ -619,5 +625,206 @@ mod tests {
             expected.insert(1, 11);
         }
         assert_eq!(keys, expected);
+    }
+}
+
+/// Compute-once under [`Eager`](crate::reclaim::eager::Eager), a strategy that reclaims as soon
+/// as no guard is alive: what is pinned while user code runs, and a `clear` that unlinks a
+/// reserved entry, which the strategy then hands over to the reserving thread.
+#[cfg(all(test, not(loom)))]
+mod reservations_hold_nothing {
+    use std::{
+        future::Future,
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering::SeqCst},
+            mpsc,
+        },
+        task::{Context, Waker},
+        thread,
+        time::Duration,
+    };
+
+    use crate::{SyncMap, reclaim::eager::Eager};
+
+    /// Counts its drops; compared and hashed by its number.
+    #[derive(Debug, Clone)]
+    struct Counted(u64, Arc<AtomicUsize>);
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+    impl std::hash::Hash for Counted {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn nothing_is_pinned_while_f_runs_or_writers_wait() {
+        type E = Eager<0>;
+        let map: SyncMap<u64, u64, E> = SyncMap::new();
+        map.store(2, 2);
+        let (entered_tx, entered_rx) = mpsc::channel();
+        thread::scope(|s| {
+            // Dropped if an assertion below fails, which ends `f` (and the scope) too.
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let map = &map;
+            let computing = s.spawn(move || {
+                let (v, loaded) = map.load_or_store_with(1, || {
+                    entered_tx.send(E::pinned()).unwrap();
+                    release_rx.recv().unwrap();
+                    10
+                });
+                (*v, loaded)
+            });
+            assert_eq!(entered_rx.recv().unwrap(), 0, "pinned while f runs");
+            let storer = s.spawn(move || map.store(1, 11));
+            let swapper = s.spawn(move || map.swap(1, 12).map(|v| *v));
+            let load_or_storer = s.spawn(move || *map.load_or_store(1, 13).0);
+            // An async waiter, polled once (it registers) and then abandoned.
+            let mut waiting = Box::pin(map.load_or_store_with_async(1, || async { 14 }));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            while map.raw.waiting_writers() < 4 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(E::pinned(), 0, "pinned while four writers wait");
+            drop(waiting);
+            assert_eq!(
+                map.raw.waiting_writers(),
+                3,
+                "a dropped waiter leaves no trace"
+            );
+            release_tx.send(()).unwrap();
+            assert_eq!(computing.join().unwrap(), (10, false));
+            storer.join().unwrap();
+            swapper.join().unwrap();
+            load_or_storer.join().unwrap();
+        });
+        assert_eq!(map.raw.waiting_writers(), 0);
+        assert!([11, 12].contains(&*map.load(&1).unwrap()));
+    }
+
+    /// `f` clears the map: the reserved entry is unlinked and, with no guard alive, reclaimed
+    /// by the strategy, which hands it to the reserving thread; the value is still returned,
+    /// the key ends absent, and key and value are each dropped once.
+    #[test]
+    fn a_clear_while_f_runs_orphans_the_entry_which_is_freed_once() {
+        type E = Eager<1>;
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |n| Counted(n, Arc::clone(&drops));
+        let map: SyncMap<Counted, Counted, E> = SyncMap::new();
+        map.store(counted(1), counted(10));
+        let (v, loaded) = map.load_or_store_with(counted(2), || {
+            map.clear();
+            assert_eq!(E::pinned(), 0);
+            // Key 1 and its value were freed; the reserved entry's key (2) was not.
+            assert_eq!(drops.load(SeqCst), 2, "the cleared entries were reclaimed");
+            counted(20)
+        });
+        assert_eq!((v.0, loaded), (20, false), "f's value, returned as stored");
+        assert_eq!(
+            drops.load(SeqCst),
+            3,
+            "the orphaned entry's key is freed once"
+        );
+        drop(v);
+        assert_eq!(drops.load(SeqCst), 4, "the value went with the last guard");
+        assert!(map.load(&counted(2)).is_none(), "removed by the clear");
+        assert!(map.is_empty());
+        drop(map);
+        // `counted` made 4 values, the lookup key one more: each dropped exactly once.
+        assert_eq!(drops.load(SeqCst), 5);
+    }
+
+    /// As above, but a guard alive elsewhere delays the reclamation past the publish: the
+    /// reserving thread finds the entry unlinked, ends the reservation, and the strategy frees
+    /// the entry later.
+    #[test]
+    fn a_clear_while_f_runs_with_a_reader_pinned_frees_the_entry_later() {
+        type E = Eager<2>;
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |n| Counted(n, Arc::clone(&drops));
+        let map: SyncMap<Counted, Counted, E> = SyncMap::new();
+        let pinned = map.pin();
+        let (v, loaded) = map.load_or_store_with(counted(2), || {
+            map.clear();
+            counted(20)
+        });
+        assert_eq!((v.0, loaded), (20, false));
+        assert!(map.load(&counted(2)).is_none());
+        drop(v);
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "the lookup key only: the entry and the value wait for `pinned`"
+        );
+        drop(pinned);
+        assert_eq!(
+            drops.load(SeqCst),
+            3,
+            "the entry's key and the value, once each"
+        );
+    }
+
+    /// A failing `f` after a `clear` ends an orphaned reservation: freed once, nothing stored.
+    #[test]
+    fn a_failing_f_after_a_clear_frees_the_orphaned_entry() {
+        type E = Eager<3>;
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |n| Counted(n, Arc::clone(&drops));
+        let map: SyncMap<Counted, u64, E> = SyncMap::new();
+        let failed = map.try_load_or_store_with(counted(2), || {
+            map.clear();
+            Err::<u64, _>("no")
+        });
+        assert_eq!(failed.err(), Some("no"));
+        assert_eq!(drops.load(SeqCst), 1, "the key, with its orphaned entry");
+        assert!(map.is_empty());
+        let (v, loaded) = map.load_or_store_with(counted(2), || 7);
+        assert_eq!((*v, loaded), (7, false), "the key can be inserted again");
+    }
+
+    /// A failing `f` stores nothing, and the waiting writer then goes ahead.
+    #[test]
+    fn a_failing_f_stores_nothing_and_releases_waiters() {
+        type E = Eager<4>;
+        let map: SyncMap<u64, u64, E> = SyncMap::new();
+        let (entered_tx, entered_rx) = mpsc::channel();
+        thread::scope(|s| {
+            // Dropped if an assertion below fails, which ends `f` (and the scope) too.
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let map = &map;
+            let failing = s.spawn(move || {
+                map.try_load_or_store_with(1, || {
+                    entered_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Err::<u64, _>("failed")
+                })
+                .map(|(v, loaded)| (*v, loaded))
+            });
+            entered_rx.recv().unwrap();
+            let waiter = s.spawn(move || {
+                let (v, loaded) = map.try_load_or_store_with(1, || Ok::<_, ()>(5)).unwrap();
+                (*v, loaded)
+            });
+            while map.raw.waiting_writers() < 1 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            release_tx.send(()).unwrap();
+            assert_eq!(failing.join().unwrap(), Err("failed"));
+            assert_eq!(waiter.join().unwrap(), (5, false), "the waiter computed");
+        });
+        assert_eq!(map.load(&1).map(|v| *v), Some(5));
     }
 }

@@ -212,6 +212,10 @@ where
     /// Pins the current thread and returns a view whose loads borrow from the pin: the cheapest
     /// way to do a batch of reads.
     ///
+    /// **The view holds a guard**: while it lives, nothing that this map retires is freed (on
+    /// the crossbeam-epoch backend, whose collector is global, nothing that any crossbeam-epoch
+    /// user in the process retires). Hold it for a batch of reads, not across slow work.
+    ///
     /// # Examples
     ///
     /// ```
@@ -366,6 +370,11 @@ where
     /// visited, and concurrent changes may or may not be seen. `f` may call any method of the
     /// map (no lock is held while it runs). If dirty has keys read lacks, `range` first
     /// promotes dirty (O(1)), so a following `range` is a pure read.
+    ///
+    /// **`f` runs inside a guard**: while it runs, nothing that this map retires is freed (on
+    /// the crossbeam-epoch backend, whose collector is global, nothing that any crossbeam-epoch
+    /// user in the process retires). Keep `f` short; a slow computation belongs in
+    /// [`load_or_store_with`](Self::load_or_store_with), which holds nothing while it runs.
     ///
     /// # Examples
     ///

@@ -16,7 +16,8 @@ use crate::{Admits, reclaim::ReclaimOwned};
 ///
 /// Created by [`SyncMap::pin_owned`], for strategies that implement [`ReclaimOwned`]
 /// (`syncmap_epoch::seize`). Like [`Pinned`](crate::Pinned), it holds back the reclamation of
-/// what the map retires while it lives; unlike it, each load also pins the current thread
+/// what the map retires while it lives (so hold it for a batch of reads, not across a slow
+/// `.await`: [`load_cloned`](SyncMap::load_cloned) or an async compute-once hold nothing); unlike it, each load also pins the current thread
 /// briefly, so loads cost what [`SyncMap::load`] costs.
 ///
 /// # Examples
