@@ -198,3 +198,37 @@ fn racing_writers_under_a_reader() {
         assert_eq!(drops.load(Relaxed), 4, "everything was freed at the drop");
     });
 }
+
+/// `load_or_store_with` of a new key against a `clear`: the closure holds no guard, so the
+/// `clear` may unlink the reserved entry and the strategy reclaim it (the clear's flush closes
+/// the generation, freed when the clear's own guard goes) before the value is published; the
+/// strategy then hands the entry to the reserving thread, which frees it. Either way the value
+/// returned is readable (loom checks the read against its drop), the key ends absent or
+/// holding that value, and every value is dropped exactly once.
+#[test]
+fn clear_while_computing() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = Arc::new(Map::default());
+        map.store(2, Checked::new(20, &drops));
+        map.range(|_, _| true);
+        let computing = {
+            let (map, drops) = (Arc::clone(&map), std::sync::Arc::clone(&drops));
+            thread::spawn(move || map.load_or_store_with(1, || Checked::new(1, &drops)))
+        };
+        map.clear();
+        // Read here, after the join: loom does not see `std::sync::Arc`'s counts (see the
+        // module docs), so a read on the computing thread would race, for loom, with the
+        // value's drop wherever the map's own share goes last.
+        let (value, loaded) = computing.join().unwrap();
+        assert_eq!((value.read(), loaded), (1, false));
+        drop(value);
+        let pinned = map.pin();
+        if let Some(value) = pinned.load(&1) {
+            assert_eq!(value.read(), 1);
+        }
+        drop(pinned);
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 2, "values 20 and 1, once each");
+    });
+}

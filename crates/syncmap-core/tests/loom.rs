@@ -441,6 +441,54 @@ fn load_or_store_with_vs_delete_and_clear() {
     });
 }
 
+/// The waiter protocol (register, notify, cancel): a reservation races a blocked writer and an
+/// async waiter that is polled once and then dropped (a cancelled task). Whatever the order,
+/// the writer is woken (loom reports a deadlock otherwise), the dropped waiter leaves nothing
+/// that blocks a later writer, and the last write wins.
+#[test]
+fn waiters_register_notify_cancel() {
+    use std::{
+        future::Future,
+        task::{Context, Poll, Waker},
+    };
+
+    model(|| {
+        let map = Arc::new(Map::default());
+        let computing = spawn(&map, |m| {
+            let (v, loaded) = m.load_or_store_with(1, || 1);
+            *v * 10 + u64::from(loaded)
+        });
+        let writer = spawn(&map, |m| {
+            m.store(1, 2);
+            0
+        });
+        let mut waiting = Box::pin(map.load_or_store_with_async(1, || async { 3 }));
+        let polled = match waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready((v, loaded)) => v * 10 + u64::from(loaded),
+            Poll::Pending => NONE,
+        };
+        drop(waiting);
+        let computed = computing.join().unwrap();
+        writer.join().unwrap();
+        // Each compute-once call either stored its own value or loaded another's.
+        assert!(
+            [10, 21, 31].contains(&computed),
+            "computing returned {computed}"
+        );
+        assert!(
+            [NONE, 11, 21, 30].contains(&polled),
+            "the async waiter returned {polled}"
+        );
+        // The writer stores last (it waits out any reservation; nothing else overwrites).
+        assert_state(&map, &[(1, 2)]);
+        map.store(1, 4);
+        assert_state(&map, &[(1, 4)]);
+    });
+}
+
 /// A delete that compacts (under loom, two dead entries that are a quarter of the map suffice)
 /// races a store reviving the first deleted key and lock-free loads of a live key: the store
 /// lands (in its kept entry, or as a new key once the entry was expunged), the load sees its
