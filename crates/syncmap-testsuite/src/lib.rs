@@ -28,7 +28,9 @@
 //! * [`bounds`]: memory follows the live set: Go's `TestIssue40999` (store and delete with no
 //!   loads), maps emptied and then only read, and a model-based bound on entries per live key.
 //! * [`memory`]: every key and value dropped exactly once; a map of 1,000,000 entries gives its
-//!   memory back once cleared and quiescent; `range` allocates nothing.
+//!   memory back once cleared and quiescent; a slow `load_or_store_with` closure, and a writer
+//!   waiting for it, hold back no memory that other threads' overwrites retire; `range`
+//!   allocates nothing.
 //! * [`panic_safety`]: a panicking `Hash`, `Eq`, `Clone` or `Drop` of a key or value, or a
 //!   panicking callback, leaves the map usable and consistent and leaks nothing.
 //!
