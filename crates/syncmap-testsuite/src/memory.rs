@@ -302,13 +302,13 @@ pub const MEMORY_SLACK: isize = 256 * 1024;
 /// re-runs itself, by its libtest name `test_path` (`module_path!()` plus the function name),
 /// in a child process with only that test.
 pub fn clear_returns_memory<B: Backend>(test_path: &str) {
-    run_alone::<B>(test_path, measure_clear::<B>);
+    run_alone(test_path, measure_clear::<B>);
 }
 
 /// Runs `measure` in a child process that runs only the test `test_path` (a libtest name:
 /// `module_path!()` plus the function name), since live bytes are counted for the whole
 /// process; `measure` returns a report starting with `ok`.
-fn run_alone<B: Backend>(test_path: &str, measure: fn() -> String) {
+fn run_alone(test_path: &str, measure: fn() -> String) {
     if let Some(report) = std::env::var_os(MEMORY_CHILD_ENV) {
         let outcome = measure();
         std::fs::write(report, outcome).expect("write the report");
@@ -358,7 +358,7 @@ const CHURN_ROUNDS: usize = 64;
 /// [`clear_returns_memory`] does; for a backend that frees only on drop
 /// ([`Backend::FREES_BEFORE_DROP`] false) it checks nothing beyond the values.
 pub fn compute_holds_nothing_back<B: Backend>(test_path: &str) {
-    run_alone::<B>(test_path, measure_compute::<B>);
+    run_alone(test_path, measure_compute::<B>);
 }
 
 fn measure_compute<B: Backend>() -> String {
