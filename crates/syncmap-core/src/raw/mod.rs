@@ -142,14 +142,25 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         self.reclaim.pin()
     }
 
+    /// Protects the current thread's lookups of this map (see [`Reclaim::pin_reads`]): only
+    /// the loads of [`read`](Self::read) and `Entry::state`, and what they lead to, which is
+    /// all a lookup reads. Writes must use [`pin`](Self::pin).
+    #[inline]
+    pub(crate) fn pin_reads(&self) -> R::Guard<'_> {
+        self.reclaim.pin_reads()
+    }
+
     /// The current read table, borrowed for as long as `guard`.
     #[inline]
     fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
         let _ = guard;
-        let ptr = self.read.load(Acquire);
+        // `READ_ORDERING`: the load a guard from `pin_reads` protects (`Reclaim`'s
+        // *Protection*).
+        let ptr = self.read.load(R::READ_ORDERING);
         // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
         // every guard that could have loaded it, including `guard` (`Reclaim`'s *Protection*
-        // covers plain loads made while a guard lives).
+        // covers this load, made with `READ_ORDERING` while a guard of `pin` or `pin_reads`
+        // lives, and the table's slots and entries, reached through it).
         unsafe { &*ptr }
     }
 
@@ -271,7 +282,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.pin();
+        let guard = self.pin_reads();
         self.load_ptr(&guard, key).is_some()
     }
 
@@ -282,7 +293,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.pin();
+        let guard = self.pin_reads();
         let value = self.load_ptr(&guard, key)?;
         // SAFETY: `value` was read under `guard` and came from `alloc` (or is an inline value,
         // which lives as long as its entry, so as long as `guard` protects it).
@@ -386,7 +397,7 @@ impl<K: Hash + Eq, V, R: ReclaimOwned, S: BuildHasher> RawMap<K, V, R, S> {
         Q: Hash + Eq + ?Sized,
     {
         let _ = owned;
-        let local = self.pin();
+        let local = self.pin_reads();
         let value = self.load_ptr(&local, key)?;
         // SAFETY: `value` was read under `local`, pinned after `owned` was made and while it
         // lives, so by `ReclaimOwned`'s contract it stays valid until `owned` is dropped, which
