@@ -79,9 +79,11 @@ use reserve::Reservations;
 /// unlinks its entry (see `find_slow`). In (a) to (c) the entry is retired through `R` with the
 /// old read table, so readers still inside it stay safe.
 pub(crate) struct RawMap<K, V, R: Reclaim, S> {
-    /// The published read table; never null.
+    /// The published read table; never null. It shares a cache line with the other fields a
+    /// lookup reads (`hash_builder`, `reclaim`) and with fields written rarely, never with the
+    /// dirty lock, which every writer of a new key writes.
     read: AtomicPtr<ReadOnly<K, V, R>>,
-    dirty: Mutex<Dirty<K, V, R>>,
+    dirty: CacheLine<Mutex<Dirty<K, V, R>>>,
     /// Where writers wait for a `load_or_store_with` computation of their key to end.
     reservations: Reservations,
     hits: HitCounter,
@@ -94,6 +96,30 @@ pub(crate) struct RawMap<K, V, R: Reclaim, S> {
     hash_builder: S,
     reclaim: R,
     _owns: PhantomData<(K, V)>,
+}
+
+/// A field alone on its cache lines (128 bytes: two 64-byte lines, for CPUs that fetch lines in
+/// adjacent pairs): the dirty lock, so that a writer taking it does not invalidate the line a
+/// lookup reads `read` from. Fields of `RawMap` with smaller alignment are laid out after the
+/// 128-aligned ones (the map's own and the striped counters'), whose sizes are multiples of 128,
+/// so they share a line only with each other.
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> core::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> core::ops::DerefMut for CacheLine<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
 }
 
 // SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
@@ -115,7 +141,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     pub(crate) fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
         RawMap {
             read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
-            dirty: Mutex::new(Dirty::new(capacity)),
+            dirty: CacheLine(Mutex::new(Dirty::new(capacity))),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
