@@ -87,33 +87,30 @@ pub(crate) struct HitCounter {
 /// The thread-local has a `const` initializer and no destructor, so reading it is one load
 /// with no lazy-initialization check (this is on the read-hit path). Its initial value is out
 /// of range, so that one comparison both finds an unassigned stripe and bounds the index: the
-/// hit path is a load, a compare and the increment.
+/// hit path is a load, a compare and the increment. The assignment stays inline: as a call
+/// (even a cold one) it made the read path keep the entry in a callee-saved register, whose
+/// save and restore cost every load, hit or miss, two instructions.
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn stripe() -> usize {
-    let stripe = STRIPE.with(std::cell::Cell::get);
-    if stripe < STRIPES {
-        stripe
-    } else {
-        assign_stripe() & (STRIPES - 1)
-    }
-}
-
-#[cfg(not(loom))]
-thread_local! {
-    /// This thread's stripe, or `usize::MAX` until [`assign_stripe`].
-    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-}
-
-/// Assigns this thread the next stripe, round-robin.
-#[cfg(not(loom))]
-#[cold]
-fn assign_stripe() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::{
+        cell::Cell,
+        sync::atomic::{AtomicUsize, Ordering},
+    };
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let stripe = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
-    STRIPE.with(|s| s.set(stripe));
-    stripe
+    thread_local! {
+        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    STRIPE.with(|s| {
+        let stripe = s.get();
+        if stripe < STRIPES {
+            stripe
+        } else {
+            let stripe = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            s.set(stripe);
+            stripe
+        }
+    })
 }
 
 /// Under loom every thread shares one stripe (loom's atomics cannot live in a `thread_local!`
