@@ -47,10 +47,22 @@ impl Visitor for RunOne {
 
 /// Runs a short warm-up first, as the benches do, so that the measured run uses the grain (the
 /// operations between two pins of a pinned reader) of a real run rather than the first run's 1.
+///
+/// The warm-up derives the grain from its wall time, which a profiler and the machine's load
+/// change from run to run, and with it a pinned reader's pins per operation. `PROFILE_GRAIN=n`
+/// sets the measured run's grain instead (a real run on a quiet machine reaches the cap, 10,000),
+/// so that instruction counts of pinned readers repeat.
 fn warmed(ops: u64, run: impl Fn(u64, &Grain) -> Duration) -> Duration {
     const WARM_UP: u64 = 10_000;
     let grain = Grain::default();
     run(WARM_UP, &grain);
+    if let Some(fixed) = std::env::var("PROFILE_GRAIN")
+        .ok()
+        .and_then(|g| g.parse::<u64>().ok())
+    {
+        // `Grain::get` is `1e5 * n / ns` of the recorded run: n operations in 100,000 ns.
+        grain.record(fixed, Duration::from_nanos(100_000));
+    }
     run(ops, &grain)
 }
 

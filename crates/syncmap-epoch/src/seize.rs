@@ -46,7 +46,7 @@
 //!
 //! [seize]: https://docs.rs/seize
 
-use core::ptr::NonNull;
+use core::{ptr::NonNull, sync::atomic::Ordering};
 use std::hash::RandomState;
 
 use ::seize::{Collector, Guard as _, LocalGuard, OwnedGuard};
@@ -106,7 +106,9 @@ unsafe fn reclaim_nothing(_: *mut u8, _: &Collector) {}
 
 /// Orders the store that marks this thread active in the collector (in
 /// [`Collector::enter`]) before the map's loads that follow, for seize's retirement barrier to
-/// pair with. See item 1 of the `Reclaim` implementation's `SAFETY` comment.
+/// pair with, in [`pin`](Reclaim::pin), whose guard protects the writes' loads of any ordering.
+/// See item 1 of the `Reclaim` implementation's `SAFETY` comment. Lookups
+/// ([`pin_reads`](Reclaim::pin_reads)) go without it: their loads are `SeqCst`.
 ///
 /// The same fence on every target, and the same under Miri: the Rust memory model does not order
 /// a `SeqCst` store before a later acquire load, so without it a reader may read a pointer its
@@ -204,10 +206,24 @@ unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &Collector) {
 //    after the store; the argument is seize's own, for its protected loads. With the `SeqCst`
 //    fence barrier, the marking store is `SeqCst` and the argument above is the memory model's.
 //    seize's own `protect` makes each protected load `SeqCst` instead of fencing; the map's
-//    loads are acquire loads and CAS loops, which a `SeqCst` store does not order, so the fence
-//    is needed on every target (crossbeam-epoch's `pin` has the same one).
+//    writes load with acquire loads and CAS loops, which a `SeqCst` store does not order, so
+//    `pin` fences on every target (crossbeam-epoch's `pin` has the same fence).
+//    `pin_reads` protects as seize's `protect` does: it enters without the fence, and the
+//    lookups' loads of shared pointers are `SeqCst` (`READ_ORDERING`), the loads of the read
+//    table's pointer and of value slots (and pointers reached through the table, or read under
+//    the map's lock, covered as the contract says). With the `SeqCst`-fence barrier (what Miri
+//    runs): the marking store is `SeqCst`, so it precedes each later `SeqCst` load in the single
+//    total order S; a load that read a pointer older than the unlinking store is ordered before
+//    that store, which happens before the heavy fence, so the load, and the marking store,
+//    precede the fence in S; the retiring thread's read of the reservation after its fence then
+//    cannot read a value older than the marking store: it finds this thread active. With the
+//    process-wide barrier, the argument is seize's (above), and does not depend on the loads'
+//    ordering; seize's `protect` makes them `SeqCst` all the same, and so do we.
 //    A nested `enter` (the thread already holds a guard of this collector) stores nothing; the
-//    outer guard's fence protects every load until the last guard leaves.
+//    outer guard's marking store (and, for `pin`, the fence that follows the nested enter)
+//    protects every load until the last guard leaves: a `pin` inside a `pin_reads` guard (a
+//    write while a `Ref` lives) fences after the outer marking store, and a `pin_reads` inside
+//    a `pin` guard makes `SeqCst` loads after it.
 // 2. Each `retire` hands seize exactly one pointer with `reclaim::<T>`, which seize calls once;
 //    dropping the collector (with the strategy, after the map) reclaims whatever is left.
 // 3. `Box` storage; a `Ref` holds the guard its value was read under and borrows the map.
@@ -227,6 +243,16 @@ unsafe impl Reclaim for SeizeReclaim {
         protection_fence();
         guard
     }
+
+    /// Enters the collector without [`pin`](Reclaim::pin)'s fence: lookups' loads are `SeqCst`
+    /// (`READ_ORDERING`), which is how seize's own `Guard::protect` (and papaya) protect a load.
+    #[inline]
+    fn pin_reads(&self) -> LocalGuard<'_> {
+        unwind::resume_deferred();
+        self.collector.enter()
+    }
+
+    const READ_ORDERING: Ordering = Ordering::SeqCst;
 
     #[inline]
     unsafe fn retire<T: Retire>(&self, guard: &LocalGuard<'_>, ptr: NonNull<T>) {
@@ -316,11 +342,14 @@ pub type PinnedOwned<'m, K, V, S = RandomState> =
 
 // SAFETY: `enter_owned` marks a reservation of its own active with the same store and light
 // barrier as `enter`, and `protection_fence` completes it as in `pin` (item 1 above). A pointer
-// read under a `pin` guard made after the owned guard (on any thread: moving the owned guard
-// there synchronizes) was read after that thread's own `pin` fence, so a retirer either
-// unlinked it before that fence, and the load could not have seen it, or runs its heavy barrier
-// after it, when the owned reservation, entered before, is visible as active: seize then keeps
-// the pointer until that reservation leaves, when the owned guard is dropped. `enter_owned`
+// read under a `pin_reads` guard made after the owned guard (on any thread: moving the owned
+// guard there synchronizes) was read with a `SeqCst` load after the owned guard's fence. If the
+// load missed the retirer's unlinking store, it precedes the retirer's heavy fence in the single
+// total order S (item 1), and so does the owned guard's fence, which happens before the load;
+// the retirer's read of the owned reservation after its own fence then finds it active (two
+// `SeqCst` fences, the owned marking store before the first), and seize keeps the pointer until
+// that reservation leaves, when the owned guard is dropped. With the process-wide barrier, the
+// owned guard's fence orders its marking store before the load, as in `pin`. `enter_owned`
 // does not unwind (short of OOM).
 unsafe impl ReclaimOwned for SeizeReclaim {
     type OwnedGuard<'a> = OwnedGuard<'a>;

@@ -192,10 +192,11 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         self.hash == hash && self.key.borrow() == key
     }
 
-    /// The slot's current state (an acquire load).
+    /// The slot's current state (a load with the strategy's `READ_ORDERING`, acquire or
+    /// stronger: the load a guard from `Reclaim::pin_reads` protects).
     #[inline]
     pub(crate) fn state(&self) -> State<V> {
-        State::decode(self.value.load(Acquire))
+        State::decode(self.value.load(R::READ_ORDERING))
     }
 
     /// Go's `entry.load`: the present value, if any.

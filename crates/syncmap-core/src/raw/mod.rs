@@ -79,9 +79,11 @@ use reserve::Reservations;
 /// unlinks its entry (see `find_slow`). In (a) to (c) the entry is retired through `R` with the
 /// old read table, so readers still inside it stay safe.
 pub(crate) struct RawMap<K, V, R: Reclaim, S> {
-    /// The published read table; never null.
+    /// The published read table; never null. It shares a cache line with the other fields a
+    /// lookup reads (`hash_builder`, `reclaim`) and with fields written rarely, never with the
+    /// dirty lock, which every writer of a new key writes.
     read: AtomicPtr<ReadOnly<K, V, R>>,
-    dirty: Mutex<Dirty<K, V, R>>,
+    dirty: CacheLine<Mutex<Dirty<K, V, R>>>,
     /// Where writers wait for a `load_or_store_with` computation of their key to end.
     reservations: Reservations,
     hits: HitCounter,
@@ -94,6 +96,30 @@ pub(crate) struct RawMap<K, V, R: Reclaim, S> {
     hash_builder: S,
     reclaim: R,
     _owns: PhantomData<(K, V)>,
+}
+
+/// A field alone on its cache lines (128 bytes: two 64-byte lines, for CPUs that fetch lines in
+/// adjacent pairs): the dirty lock, so that a writer taking it does not invalidate the line a
+/// lookup reads `read` from. Fields of `RawMap` with smaller alignment are laid out after the
+/// 128-aligned ones (the map's own and the striped counters'), whose sizes are multiples of 128,
+/// so they share a line only with each other.
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> core::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> core::ops::DerefMut for CacheLine<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
 }
 
 // SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
@@ -115,7 +141,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     pub(crate) fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
         RawMap {
             read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
-            dirty: Mutex::new(Dirty::new(capacity)),
+            dirty: CacheLine(Mutex::new(Dirty::new(capacity))),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
@@ -142,14 +168,25 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         self.reclaim.pin()
     }
 
+    /// Protects the current thread's lookups of this map (see [`Reclaim::pin_reads`]): only
+    /// the loads of [`read`](Self::read) and `Entry::state`, and what they lead to, which is
+    /// all a lookup reads. Writes must use [`pin`](Self::pin).
+    #[inline]
+    pub(crate) fn pin_reads(&self) -> R::Guard<'_> {
+        self.reclaim.pin_reads()
+    }
+
     /// The current read table, borrowed for as long as `guard`.
     #[inline]
     fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
         let _ = guard;
-        let ptr = self.read.load(Acquire);
+        // `READ_ORDERING`: the load a guard from `pin_reads` protects (`Reclaim`'s
+        // *Protection*).
+        let ptr = self.read.load(R::READ_ORDERING);
         // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
         // every guard that could have loaded it, including `guard` (`Reclaim`'s *Protection*
-        // covers plain loads made while a guard lives).
+        // covers this load, made with `READ_ORDERING` while a guard of `pin` or `pin_reads`
+        // lives, and the table's slots and entries, reached through it).
         unsafe { &*ptr }
     }
 
@@ -271,7 +308,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.pin();
+        let guard = self.pin_reads();
         self.load_ptr(&guard, key).is_some()
     }
 
@@ -282,7 +319,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.pin();
+        let guard = self.pin_reads();
         let value = self.load_ptr(&guard, key)?;
         // SAFETY: `value` was read under `guard` and came from `alloc` (or is an inline value,
         // which lives as long as its entry, so as long as `guard` protects it).
@@ -386,7 +423,7 @@ impl<K: Hash + Eq, V, R: ReclaimOwned, S: BuildHasher> RawMap<K, V, R, S> {
         Q: Hash + Eq + ?Sized,
     {
         let _ = owned;
-        let local = self.pin();
+        let local = self.pin_reads();
         let value = self.load_ptr(&local, key)?;
         // SAFETY: `value` was read under `local`, pinned after `owned` was made and while it
         // lives, so by `ReclaimOwned`'s contract it stays valid until `owned` is dropped, which

@@ -20,7 +20,7 @@
 //! [`DeferToDrop`] is the smallest sound strategy: it frees nothing until the map is dropped. It
 //! is the reference the conformance suite and the loom models run against.
 
-use core::{ops::Deref, ptr::NonNull};
+use core::{ops::Deref, ptr::NonNull, sync::atomic::Ordering};
 
 mod admits;
 mod clone_owned;
@@ -47,12 +47,16 @@ pub use retired::Retired;
 /// ([`Stored`](Self::Stored)), so that a backend can store them as `Box<V>` or as `Arc<V>`, and
 /// hand them out as the cheapest handle it has ([`Ref`](Self::Ref)).
 ///
-/// Protection is a property of the guard alone: the map reads shared pointers with ordinary
-/// atomic loads (an acquire load of the read table, acquire loads and CAS loops on value slots),
-/// so a strategy cannot ask for its own load operation. Epoch schemes meet this with a
-/// sequentially consistent fence in `pin` (crossbeam-epoch does so itself; see
-/// `syncmap_epoch::seize` for seize); a scheme that needs every protected load to go through its
-/// own API (hazard pointers) does not fit this trait.
+/// Protection is a property of the guard and, for lookups, of one ordering. The map reads shared
+/// pointers with ordinary atomic loads, so a strategy cannot ask for its own load operation. A
+/// guard from [`pin`](Self::pin) protects loads of any ordering (the writes' acquire loads and
+/// CAS loops); epoch schemes meet this with a sequentially consistent fence in `pin`
+/// (crossbeam-epoch does so itself). A guard from [`pin_reads`](Self::pin_reads), which the
+/// map's lookups use, need only protect the loads the map makes with
+/// [`READ_ORDERING`](Self::READ_ORDERING): a strategy whose protection comes from `SeqCst` loads
+/// rather than a fence at `pin` (seize's `Guard::protect`; see `syncmap_epoch::seize`) sets it to
+/// `SeqCst` and leaves the fence out of `pin_reads`. A scheme that needs every protected load to
+/// go through its own API (hazard pointers) does not fit this trait.
 ///
 /// # Safety
 ///
@@ -71,6 +75,19 @@ pub use retired::Retired;
 ///    atomics, not through the strategy. In the Rust (C++20) memory model, a `SeqCst` fence
 ///    after the store that marks the reader active gives this for all of them; a `SeqCst`
 ///    marking store alone does not, since it orders no later load that is not `SeqCst` itself.
+///
+///    A guard from [`pin_reads`](Self::pin_reads) must meet the same obligation for a narrower
+///    set of loads: the map's loads with [`READ_ORDERING`](Self::READ_ORDERING) of the read
+///    table's pointer and of entries' value slots, made while it lives (on the pinning thread,
+///    or a thread the protection was handed to), and the pointers the map reads from memory it
+///    reached through them (a read table's slots, the entries they link) or under its lock.
+///    Under such a guard the map makes no other load of a pointer it dereferences: its writes pin
+///    with `pin`, even when a `pin_reads` guard is alive on the thread. In the memory model, a
+///    `SeqCst` marking store, `SeqCst` loads (`READ_ORDERING = SeqCst`) and a `SeqCst` fence
+///    between the retiring thread's unlinking store and its check of the readers give this: a
+///    `SeqCst` load that missed the unlinking store precedes that fence in the single total
+///    order, and so does the marking store before it. So does a heavy barrier on the retiring
+///    side (`membarrier`) that acts as a fence on every thread, for loads of any ordering.
 /// 2. **Exactly once.** Every retired pointer is eventually reclaimed exactly once: at the latest
 ///    when the strategy value itself is dropped, or (for a strategy sharing a global collector)
 ///    some time after, on any thread. The map relies on this to drop every key and value exactly
@@ -150,6 +167,25 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// Enters a protected region on the current thread (see the contract's *Protection*). The
     /// guard protects the loads that happen after this call, on any thread.
     fn pin(&self) -> Self::Guard<'_>;
+
+    /// Enters a protected region for the map's lookups (`load`, `contains_key`, the pinned
+    /// views and their iterators, `range`): the guard need only protect the map's loads with
+    /// [`READ_ORDERING`](Self::READ_ORDERING), and what it reaches through them (the
+    /// contract's *Protection*). The default is [`pin`](Self::pin), which protects every load.
+    ///
+    /// A strategy whose protection can come from its loads' ordering instead of a fence at
+    /// `pin` overrides it (and `READ_ORDERING`): seize leaves out the `SeqCst` fence here, as
+    /// its own protected loads do.
+    #[inline]
+    fn pin_reads(&self) -> Self::Guard<'_> {
+        self.pin()
+    }
+
+    /// The ordering of the map's lookup loads of shared pointers: the read table's pointer
+    /// (`RawMap::read`) and an entry's value slot (`Entry::state`). `Acquire` (the default)
+    /// or `SeqCst`; see [`pin_reads`](Self::pin_reads). Writes load value slots with this
+    /// ordering too, though under a guard from `pin` any ordering is protected.
+    const READ_ORDERING: Ordering = Ordering::Acquire;
 
     /// Schedules `T::reclaim(ptr)` for when no guard that may have read `ptr` is alive.
     ///

@@ -9,10 +9,10 @@ use super::Reclaim;
 /// # Safety
 ///
 /// Besides [`Reclaim`]'s contract: while an owned guard `o` from [`pin_owned`](Self::pin_owned)
-/// lives, a pointer that any thread read under a guard from [`Reclaim::pin`], pinned after `o`
-/// was made (in happens-before order, e.g. after `o` was moved to that thread), is reclaimed
-/// only after `o` is dropped, as if it had been read under `o` itself. `pin_owned` does not
-/// unwind.
+/// lives, a pointer that any thread read under a guard from [`Reclaim::pin`] or
+/// [`Reclaim::pin_reads`] (with the loads each protects), pinned after `o` was made (in
+/// happens-before order, e.g. after `o` was moved to that thread), is reclaimed only after `o`
+/// is dropped, as if it had been read under `o` itself. `pin_owned` does not unwind.
 pub unsafe trait ReclaimOwned: Reclaim {
     /// A guard that may be sent to, and shared with, other threads.
     type OwnedGuard<'a>: Send + Sync

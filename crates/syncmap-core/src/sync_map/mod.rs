@@ -393,7 +393,7 @@ where
     where
         F: FnMut(&K, &V) -> bool,
     {
-        let guard = self.raw.pin();
+        let guard = self.raw.pin_reads();
         for (key, value) in self.raw.present_entries(&guard) {
             if !f(key, value) {
                 break;

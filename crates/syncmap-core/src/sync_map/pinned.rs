@@ -45,7 +45,7 @@ impl<'m, K, V, R: Reclaim, S> Pinned<'m, K, V, R, S> {
     pub(super) fn new(map: &'m SyncMap<K, V, R, S>) -> Self {
         Pinned {
             map,
-            guard: map.raw.pin(),
+            guard: map.raw.pin_reads(),
         }
     }
 
