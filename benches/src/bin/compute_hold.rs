@@ -72,9 +72,7 @@ where
 {
     let (quiet_peak, quiet_rate) = measure::<M>(false);
     let (slow_peak, slow_rate) = measure::<M>(true);
-    println!(
-        "| {name} | {quiet_peak:.1} | {slow_peak:.1} | {quiet_rate:.2} | {slow_rate:.2} |"
-    );
+    println!("| {name} | {quiet_peak:.1} | {slow_peak:.1} | {quiet_rate:.2} | {slow_rate:.2} |");
 }
 
 fn main() {
