@@ -7,7 +7,7 @@ use core::{
     ops::Deref,
 };
 
-use crate::{Admits, SyncMap};
+use crate::{Admits, Stats, SyncMap};
 
 /// A concurrent map with Go's `sync.Map` API and semantics.
 ///
@@ -188,6 +188,16 @@ pub trait ConcurrentMap<K, V> {
             true
         });
     }
+
+    /// The counters of a map built on Go's read and dirty tables (promotions, dirty rebuilds,
+    /// expunges, entries held), or `None`, the provided implementation, for a map that keeps
+    /// none. See [`SyncMap::stats`].
+    ///
+    /// Only tests use it: `syncmap-testsuite` checks, when a map has them, that its random
+    /// sequences reached every internal path and that the entries held follow the live set.
+    fn stats_if_any(&self) -> Option<Stats> {
+        None
+    }
 }
 
 /// Forwards each method to [`SyncMap`]'s inherent method of the same name.
@@ -316,5 +326,9 @@ where
         V: PartialEq,
     {
         SyncMap::retain(self, f)
+    }
+
+    fn stats_if_any(&self) -> Option<Stats> {
+        Some(SyncMap::stats(self))
     }
 }

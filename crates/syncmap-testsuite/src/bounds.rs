@@ -22,7 +22,7 @@ use proptest::{
 };
 
 use crate::{
-    Backend, ConcurrentMap, Introspect, Stats,
+    Backend, ConcurrentMap, Stats,
     tracked::{Tracked, Tracker},
     util::{RECLAIM_TIMEOUT, quiesce_until, scaled},
 };

@@ -9,7 +9,6 @@
 use std::{
     collections::HashSet,
     sync::atomic::{AtomicBool, AtomicU64, Ordering::*},
-    thread,
 };
 
 use crate::{
@@ -294,7 +293,7 @@ pub fn per_key_histories<B: Backend>() {
         let initial = prepare(&map, &mut rng);
         let recent: Vec<u64> = initial.iter().flatten().copied().collect();
         let go = AtomicBool::new(false);
-        let events: Vec<Event> = thread::scope(|s| {
+        let events: Vec<Event> = crate::watchdog::scope(|s| {
             let handles: Vec<_> = (0..THREADS)
                 .map(|t| {
                     let (map, clock, go, recent) = (&map, &clock, &go, &recent);

@@ -8,6 +8,7 @@ use crate::{
     alloc::{live_bytes, require_installed, thread_allocations},
     tracked::{Tracked, Tracker},
     util::{RECLAIM_TIMEOUT, Rng, quiesce_until, scaled, threads},
+    watchdog,
 };
 
 /// Drops `map`, waits for deferred reclamation, and asserts that every instance of both
@@ -150,7 +151,7 @@ pub fn drops_exactly_once_concurrent<B: Backend>() {
     let values = Tracker::new();
     let map = B::Map::<Tracked, Tracked>::default();
     let ops = scaled(3000) as u64;
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         for t in 0..threads() as u64 {
             let (map, keys, values) = (&map, &keys, &values);
             s.spawn(move || {
@@ -317,11 +318,20 @@ pub fn clear_returns_memory<B: Backend>(test_path: &str) {
         name.replace("::", "-")
     ));
     let _ = std::fs::remove_file(&report);
-    let status = Command::new(std::env::current_exe().expect("the test binary"))
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"));
+    child
         .args([name, "--exact", "--test-threads=1", "--nocapture"])
-        .env(MEMORY_CHILD_ENV, &report)
-        .status()
-        .expect("run the test binary again");
+        .env(MEMORY_CHILD_ENV, &report);
+    // The child's watchdog fires before ours, so that its message names what it waited on.
+    if let Some(deadline) = watchdog::deadline() {
+        child.env(
+            watchdog::WATCHDOG_ENV,
+            (deadline.as_secs_f64() * 0.9).to_string(),
+        );
+    }
+    let waiting = watchdog::waiting_on(watchdog::CHILD_PROCESS.into());
+    let status = child.status().expect("run the test binary again");
+    drop(waiting);
     let outcome = std::fs::read_to_string(&report).unwrap_or_default();
     let _ = std::fs::remove_file(&report);
     assert!(
