@@ -4,6 +4,8 @@
 //! * `cargo xtask msrv`: no dependency of the published crates needs a newer Rust than ours.
 //! * `cargo xtask package`: the published crates, packaged and verified, and every feature
 //!   combination a user can pick (clippy and doc tests).
+//! * `cargo xtask third-party`: the suite README's example crate, outside the workspace,
+//!   tested against the packaged crates.
 //! * `cargo xtask bench [--quick] [--threads 1,2,4,..]`: the head-to-head comparison, its
 //!   tail-latency run and the report.
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
@@ -14,6 +16,7 @@
 mod bench;
 mod msrv;
 mod package;
+mod third_party;
 mod util;
 mod verify;
 
@@ -24,10 +27,13 @@ use util::{CommandExt, Step, cargo};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               fmt, clippy, tests (doc tests included), docs, packages, feature
-                   combinations, bench smoke, loom and ASan, as CI runs them
+  ci               fmt, clippy, tests (doc tests included), docs, packages, a third party's
+                   map through the suite, feature combinations, bench smoke, loom and ASan,
+                   as CI runs them
   msrv             no dependency of the published crates needs a newer Rust than rust-version
   package          the published crates packaged and verified, and each feature combination
+  third-party      the example crate of the suite's README, written out outside the workspace
+                   and tested against the packaged crates (which it packages first)
   bench [--quick] [--threads 1,2,4,..]
                    the head-to-head benchmark comparison (Rust and Go) at each thread count
                    (1,2,4 by default; also Go's -cpu), the tail-latency run, and the report
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
             None => util::run_steps(package::ci_steps()),
             Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
         },
+        Some("third-party") => third_party::run(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
         Some("miri") => verify::miri(&args[1..]),
@@ -106,11 +113,12 @@ fn ci(args: &[String]) -> Result<(), String> {
                 .env("CARGO_TARGET_DIR", &util::target_subdir("docsrs")),
         ),
     ];
-    // Steps owned by other modules: packaging and feature combinations, the benchmark smoke
-    // run, loom and sanitizers.
+    // Steps owned by other modules: packaging and feature combinations, a third party's map
+    // through the suite (against those packages), the benchmark smoke run, loom and sanitizers.
     let steps = steps
         .into_iter()
         .chain(package::ci_steps())
+        .chain(third_party::ci_steps())
         .chain(bench::ci_steps())
         .chain(verify::ci_steps());
     util::run_steps(steps)

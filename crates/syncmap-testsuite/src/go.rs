@@ -40,6 +40,20 @@
 //! [`concurrent_compare_and_delete_once`], [`concurrent_load_and_delete_once`],
 //! [`concurrent_swap_no_lost_value`], [`concurrent_store_delete_readers`]) or test methods Go
 //! lacks (`load_or_store_with`, `update`).
+//!
+//! # The contract they check
+//!
+//! [Atomicity](crate::ConcurrentMap#atomicity): the concurrent tests (one winner per
+//! `load_or_store`, racing compare-and-swaps and deletes that succeed once, no lost `swap` or
+//! `update`, `clear` ordered as a whole), and [`compare_and_swap_missing_key`] for
+//! [`compare_and_swap`](crate::ConcurrentMap::compare_and_swap)'s "a missing key never does".
+//! [`range`](crate::ConcurrentMap::range)'s own sentences ("every key present for the whole call is
+//! visited exactly once"): [`concurrent_range`] and [`hash_trie_map`].
+//! [Callbacks](crate::ConcurrentMap#callbacks): [`range_nested_call`] and the `Iterate` subtests of
+//! [`hash_trie_map`]. [`load_or_store_with`](crate::ConcurrentMap::load_or_store_with)'s once per
+//! insertion and release of waiters: [`concurrent_load_or_store_with_runs_once`],
+//! [`load_or_store_with_panic_releases_waiters`]. [Allocation](crate::ConcurrentMap#allocation) on
+//! an empty map: [`empty_map_operations_allocate_nothing`].
 
 use std::{
     collections::HashMap,

@@ -1,20 +1,6 @@
-//! The conformance suite every `syncmap` backend runs, usable for any map that implements
-//! [`ConcurrentMap`].
+#![doc = include_str!("../README.md")]
 //!
-//! The suite is generic test bodies (`fn test<B: Backend>()`) plus one macro,
-//! [`conformance_tests!`], that expands them into `#[test]` functions for one map type. A backend
-//! crate runs all of it with one line in `tests/conformance.rs`:
-//!
-//! ```text
-//! syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
-//!     fn quiesce() { crossbeam_epoch::pin().flush(); }
-//! });
-//! ```
-//!
-//! A third party runs it on its own map the same way (see [`conformance_tests!`]); the map type
-//! needs [`ConcurrentMap`], `Default`, `Send` and `Sync`, nothing else.
-//!
-//! # What it checks
+//! ## What it checks
 //!
 //! * [`model`]: long random operation sequences against a `HashMap` model (proptest, with
 //!   shrinking), sized so that promotions, dirty rebuilds, expunges and unexpunges all happen
@@ -38,18 +24,15 @@
 //! test still running after 60 s (`SYNCMAP_SUITE_WATCHDOG_SECS`) with a message naming what it
 //! was waiting on and the likely cause, while the other tests go on.
 //!
-//! # Backend hooks
+//! ## Backend hooks
 //!
+//! The suite is generic test bodies (`fn test<B: Backend>()`) plus one macro,
+//! [`conformance_tests!`], that expands them into `#[test]` functions for one map type.
 //! Backend-specific knowledge stays out of the test bodies: it lives in the [`Backend`]
 //! implementation the macro writes, whose items the caller may override (for example
 //! [`Backend::quiesce`], which crossbeam-epoch implements by flushing its collector).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-
-/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
 
 pub mod alloc;
 pub mod bounds;

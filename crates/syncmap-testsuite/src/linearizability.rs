@@ -5,6 +5,9 @@
 //! A history is linearizable only if each key's sub-history is, so checking per key is sound
 //! (it may miss cross-key anomalies, which the map does not promise to avoid anyway: only
 //! operations on one key are linearizable). `clear` appears in every key's sub-history.
+//!
+//! Checks the contract's [Atomicity](crate::ConcurrentMap#atomicity): "every operation on one key
+//! is linearizable", with `clear` "ordered with each operation as a whole".
 
 use std::{
     collections::HashSet,

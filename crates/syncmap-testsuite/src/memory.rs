@@ -1,5 +1,10 @@
 //! Memory: every key and value dropped exactly once, memory given back after `clear`, and no
 //! allocation in `range`.
+//!
+//! Checks the contract's [Drops and clones](crate::ConcurrentMap#drops-and-clones) ("every key and
+//! value handed to the map is dropped exactly once"), [Memory](crate::ConcurrentMap#memory) ("a
+//! `clear`ed map gives its memory back ... with no later write needed") and
+//! [Allocation](crate::ConcurrentMap#allocation) (`range` and loads of present keys).
 
 use std::{collections::HashMap, process::Command, thread};
 

@@ -1,5 +1,9 @@
 //! Sequential model-based tests: random operation sequences, applied to the map and to a
 //! `HashMap` model, must give the same answers (proptest, with shrinking).
+//!
+//! Checks the contract's [Atomicity](crate::ConcurrentMap#atomicity) run alone ("the map
+//! answers as a `HashMap` would, call by call"), including lookups by a borrowed form of the
+//! key.
 
 use std::{cell::Cell, collections::HashMap};
 

@@ -10,6 +10,11 @@
 //! and dropped rather than aborting). The values trapped inside the map panic only on the test's
 //! own thread ([`PANIC_ON_DROP_HERE`]): a global collector may run their destructor in another
 //! test's operation, which would then see the panic.
+//!
+//! Checks the contract's [Panics](crate::ConcurrentMap#panics) ("a panic in user code ... leaves
+//! the map consistent and usable"; "a panicking `Drop` costs only that value") and, in
+//! [`never_clones`], [Drops and clones](crate::ConcurrentMap#drops-and-clones) ("the map never
+//! clones a key or a value, unless its implementation asks `K: Clone` or `V: Clone`").
 
 use std::{
     collections::HashMap,

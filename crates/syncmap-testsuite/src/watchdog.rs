@@ -11,6 +11,10 @@
 //! parked on whatever it waits for, and the other tests go on (the test binary exits when the
 //! harness is done, whatever threads are left).
 //!
+//! The usual cause is a map that breaks the contract's
+//! [Callbacks](crate::ConcurrentMap#callbacks) ("the map holds no lock while they run") or
+//! [Panics](crate::ConcurrentMap#panics) ("no waiting thread is left blocked").
+//!
 //! Bodies mark where they may block with [`waiting_on`]; the marks cost a lock and a `Vec`
 //! push, and nothing without a watchdog. Only the body's own thread marks: a thread the body
 //! spawns is waited for by the body (at the end of a `thread::scope`), which marks that wait.
@@ -62,9 +66,10 @@ pub const RANGE_CALLBACK_CALLS_MAP: &str = "a `range` callback that calls the ma
     the `ConcurrentMap::range` contract lets the callback call any method of the map";
 
 /// The test's threads, each running map operations, did not all finish.
-pub const THREADS: &str = "the test's threads (its main thread among them) to finish their map operations: one of them is \
-    stuck in an operation (a deadlock between two operations of the map, a lock left held \
-    after a panic, or an operation that waits for another that never ends)";
+pub const THREADS: &str = "the test's threads (its main thread among them) to finish their \
+    map operations: one of them is stuck in an operation (a deadlock between two operations of \
+    the map, a lock left held after a panic, or an operation that waits for another that never \
+    ends)";
 
 /// A map operation after a callback or closure of the map panicked did not return.
 pub const AFTER_A_PANIC: &str = "a map operation after a user callback, closure, `Hash`, `Eq` \
