@@ -6,6 +6,8 @@
 //!   combination a user can pick (clippy and doc tests).
 //! * `cargo xtask third-party`: the suite README's example crate, outside the workspace,
 //!   tested against the packaged crates.
+//! * `cargo xtask suite-peers [--watchdog SECS]`: the conformance suite over dashmap, papaya,
+//!   scc and locked std maps, written to `docs/PEERS.md` (not in `ci`).
 //! * `cargo xtask bench [--quick] [--threads 1,2,4,..]`: the head-to-head comparison, its
 //!   tail-latency run and the report.
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
@@ -16,6 +18,7 @@
 mod bench;
 mod msrv;
 mod package;
+mod peers;
 mod third_party;
 mod util;
 mod verify;
@@ -34,6 +37,10 @@ commands:
   package          the published crates packaged and verified, and each feature combination
   third-party      the example crate of the suite's README, written out outside the workspace
                    and tested against the packaged crates (which it packages first)
+  suite-peers [--watchdog SECS]
+                   the conformance suite over each Rust peer (dashmap, papaya, scc, RwLock and
+                   Mutex over std's HashMap) and syncmap-epoch, each test in its own process
+                   with the watchdog on (30 s by default), written to docs/PEERS.md; not in ci
   bench [--quick] [--threads 1,2,4,..]
                    the head-to-head benchmark comparison (Rust and Go) at each thread count
                    (1,2,4 by default; also Go's -cpu), the tail-latency run, and the report
@@ -62,6 +69,7 @@ fn main() -> ExitCode {
             Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
         },
         Some("third-party") => third_party::run(&args[1..]),
+        Some("suite-peers") => peers::run(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
         Some("miri") => verify::miri(&args[1..]),
