@@ -309,8 +309,23 @@ pub const MEMORY_SLACK: isize = 256 * 1024;
 /// in a child process with only that test.
 pub fn clear_returns_memory<B: Backend>(test_path: &str) {
     if let Some(report) = std::env::var_os(MEMORY_CHILD_ENV) {
-        let outcome = measure_clear::<B>();
-        std::fs::write(report, outcome).expect("write the report");
+        // A failure's message goes into the report too, so that the parent's names it.
+        let outcome = std::panic::catch_unwind(measure_clear::<B>);
+        let text = match &outcome {
+            Ok(text) => text.clone(),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("(a panic without a message)");
+                format!("failed: {message}")
+            }
+        };
+        std::fs::write(report, text).expect("write the report");
+        if let Err(payload) = outcome {
+            std::panic::resume_unwind(payload);
+        }
         return;
     }
     require_installed();
@@ -341,7 +356,10 @@ pub fn clear_returns_memory<B: Backend>(test_path: &str) {
     let _ = std::fs::remove_file(&report);
     assert!(
         status.success(),
-        "the memory check failed in its own process ({status})"
+        "the memory check failed in its own process ({status}): {}",
+        outcome
+            .strip_prefix("failed: ")
+            .unwrap_or("no report (see its output above)")
     );
     assert!(
         outcome.starts_with("ok"),
