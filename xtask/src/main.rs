@@ -5,6 +5,10 @@
 //!   rustup if missing), in every feature combination, and no dependency needs a newer Rust.
 //! * `cargo xtask package`: the published crates, packaged and verified, and every feature
 //!   combination a user can pick (clippy and doc tests).
+//! * `cargo xtask third-party`: the suite README's example crate, outside the workspace,
+//!   tested against the packaged crates.
+//! * `cargo xtask suite-peers [--watchdog SECS]`: the conformance suite over dashmap, papaya,
+//!   scc and locked std maps, written to `docs/PEERS.md` (not in `ci`).
 //! * `cargo xtask bench [--quick] [--threads 1,2,4,..]`: the head-to-head comparison, its
 //!   tail-latency run and the report.
 //! * `cargo xtask soak [--secs N]`: churn workloads on every backend; fails if the heap grows.
@@ -15,6 +19,8 @@
 mod bench;
 mod msrv;
 mod package;
+mod peers;
+mod third_party;
 mod util;
 mod verify;
 
@@ -25,13 +31,20 @@ use util::{CommandExt, Step, cargo};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               fmt, clippy, tests (doc tests included), docs, packages, feature
-                   combinations, the MSRV build, bench smoke, loom and ASan, as CI runs them
+  ci               fmt, clippy, tests (doc tests included), docs, packages, a third party's
+                   map through the suite, feature combinations, the MSRV build, bench smoke,
+                   loom and ASan, as CI runs them
   msrv             the published crates built with the Rust named by rust-version (installed
                    with rustup if missing; in target/msrv), in every feature combination ci
                    lints, the core's doc tests run with it, and no dependency that needs a
                    newer Rust
   package          the published crates packaged and verified, and each feature combination
+  third-party      the example crate of the suite's README, written out outside the workspace
+                   and tested against the packaged crates (which it packages first)
+  suite-peers [--watchdog SECS]
+                   the conformance suite over each Rust peer (dashmap, papaya, scc, RwLock and
+                   Mutex over std's HashMap) and syncmap-epoch, each test in its own process
+                   with the watchdog on (30 s by default), written to docs/PEERS.md; not in ci
   bench [--quick] [--threads 1,2,4,..]
                    the head-to-head benchmark comparison (Rust and Go) at each thread count
                    (1,2,4 by default; also Go's -cpu), the tail-latency run, and the report
@@ -59,6 +72,8 @@ fn main() -> ExitCode {
             None => util::run_steps(package::ci_steps()),
             Some(arg) => Err(format!("`package` takes no arguments (got `{arg}`)")),
         },
+        Some("third-party") => third_party::run(&args[1..]),
+        Some("suite-peers") => peers::run(&args[1..]),
         Some("loom") => verify::loom(&args[1..]),
         Some("asan") => verify::asan(&args[1..]),
         Some("miri") => verify::miri(&args[1..]),
@@ -110,11 +125,13 @@ fn ci(args: &[String]) -> Result<(), String> {
                 .env("CARGO_TARGET_DIR", &util::target_subdir("docsrs")),
         ),
     ];
-    // Steps owned by other modules: packaging and feature combinations, the build with the
-    // declared rust-version, the benchmark smoke run, loom and sanitizers.
+    // Steps owned by other modules: packaging and feature combinations, a third party's map
+    // through the suite (against those packages), the build with the declared rust-version,
+    // the benchmark smoke run, loom and sanitizers.
     let steps = steps
         .into_iter()
         .chain(package::ci_steps())
+        .chain(third_party::ci_steps())
         .chain(msrv::build_steps())
         .chain(bench::ci_steps())
         .chain(verify::ci_steps());

@@ -53,7 +53,7 @@ fn package_command() -> Command {
 
 /// The target directory of the packaging step: its own, so that [`forget_unpacked_packages`]
 /// can drop the verify builds of our crates without touching the other steps' builds.
-fn verify_target_dir() -> std::path::PathBuf {
+pub(crate) fn verify_target_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
             || std::path::PathBuf::from("target"),

@@ -15,6 +15,9 @@
 //! [`Tracked`] keys; an entry owns its key, so a retained entry keeps one alive), which works
 //! for any map whose strategy frees memory before drop; and by [`Stats::entries`] when the map
 //! keeps statistics, which also covers a strategy that frees only on drop.
+//!
+//! Checks the contract's [Memory](crate::ConcurrentMap#memory): "once quiescent, a map with `n`
+//! live keys holds O(`n`) entries".
 
 use proptest::{
     prelude::*,
@@ -22,7 +25,7 @@ use proptest::{
 };
 
 use crate::{
-    Backend, ConcurrentMap, Introspect, Stats,
+    Backend, ConcurrentMap, Stats,
     tracked::{Tracked, Tracker},
     util::{RECLAIM_TIMEOUT, quiesce_until, scaled},
 };

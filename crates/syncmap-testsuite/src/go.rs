@@ -40,6 +40,20 @@
 //! [`concurrent_compare_and_delete_once`], [`concurrent_load_and_delete_once`],
 //! [`concurrent_swap_no_lost_value`], [`concurrent_store_delete_readers`]) or test methods Go
 //! lacks (`load_or_store_with`, `update`).
+//!
+//! # The contract they check
+//!
+//! [Atomicity](crate::ConcurrentMap#atomicity): the concurrent tests (one winner per
+//! `load_or_store`, racing compare-and-swaps and deletes that succeed once, no lost `swap` or
+//! `update`, `clear` ordered as a whole), and [`compare_and_swap_missing_key`] for
+//! [`compare_and_swap`](crate::ConcurrentMap::compare_and_swap)'s "a missing key never does".
+//! [`range`](crate::ConcurrentMap::range)'s own sentences ("every key present for the whole call is
+//! visited exactly once"): [`concurrent_range`] and [`hash_trie_map`].
+//! [Callbacks](crate::ConcurrentMap#callbacks): [`range_nested_call`] and the `Iterate` subtests of
+//! [`hash_trie_map`]. [`load_or_store_with`](crate::ConcurrentMap::load_or_store_with)'s once per
+//! insertion and release of waiters: [`concurrent_load_or_store_with_runs_once`],
+//! [`load_or_store_with_panic_releases_waiters`]. [Allocation](crate::ConcurrentMap#allocation) on
+//! an empty map: [`empty_map_operations_allocate_nothing`].
 
 use std::{
     collections::HashMap,
@@ -54,6 +68,7 @@ use std::{
 use crate::{
     Backend, ConcurrentMap,
     util::{Rng, scaled, threads},
+    watchdog::{COMPUTE_WAITER, RANGE_CALLBACK_CALLS_MAP, waiting_on},
 };
 
 /// Sets a flag when dropped, so that background threads stop even if the test body panics.
@@ -86,7 +101,7 @@ pub fn concurrent_range<B: Backend>() {
         map.store(k, k);
     }
     let stop = AtomicBool::new(false);
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         let _stop = StopOnDrop(&stop);
         for g in 0..threads() as u64 - 1 {
             let (map, stop) = (&map, &stop);
@@ -130,6 +145,7 @@ pub fn range_nested_call<B: Backend>() {
         map.store(i as u64, v.to_string());
     }
     let mut outer_visits = 0;
+    let waiting = waiting_on(RANGE_CALLBACK_CALLS_MAP.into());
     map.range(|key, value| {
         outer_visits += 1;
         let mut inner_visits = 0;
@@ -161,6 +177,7 @@ pub fn range_nested_call<B: Backend>() {
         map.delete(key);
         true
     });
+    drop(waiting);
     assert_eq!(outer_visits, 3);
     let mut length = 0;
     map.range(|_, _| {
@@ -213,7 +230,7 @@ pub fn concurrent_clear<B: Backend>() {
     let map = B::Map::<u64, u64>::default();
     let rounds = scaled(200) as u64;
     let threads = threads() as u64;
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         for t in 0..threads {
             let map = &map;
             s.spawn(move || {
@@ -267,7 +284,7 @@ pub fn concurrent_load_or_store_one_winner<B: Backend>() {
     for _round in 0..scaled(20) {
         let map = B::Map::<u64, u64>::default();
         let barrier = Barrier::new(threads as usize);
-        let results: Vec<Vec<(u64, bool)>> = thread::scope(|s| {
+        let results: Vec<Vec<(u64, bool)>> = crate::watchdog::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let (map, barrier) = (&map, &barrier);
@@ -313,7 +330,7 @@ pub fn concurrent_cas_counters<B: Backend>() {
         map.store(k, 0);
     }
     let stop = AtomicBool::new(false);
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         let (map_ref, stop_ref) = (&map, &stop);
         s.spawn(move || {
             let started = Instant::now();
@@ -373,7 +390,7 @@ fn delete_race<B: Backend>(
     let successes: Vec<AtomicUsize> = (0..keys).map(|_| AtomicUsize::new(0)).collect();
     let threads = threads();
     let barrier = Barrier::new(threads);
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         for t in 0..threads {
             let (map, barrier, successes, op) = (&map, &barrier, &successes, &op);
             s.spawn(move || {
@@ -430,7 +447,7 @@ pub fn concurrent_swap_no_lost_value<B: Backend>() {
     for _round in 0..scaled(5) {
         let map = B::Map::<u64, u64>::default();
         let barrier = Barrier::new(threads as usize);
-        let returned: Vec<Vec<(u64, Option<u64>)>> = thread::scope(|s| {
+        let returned: Vec<Vec<(u64, Option<u64>)>> = crate::watchdog::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let (map, barrier) = (&map, &barrier);
@@ -489,7 +506,7 @@ pub fn concurrent_store_delete_readers<B: Backend>() {
     let writers = threads / 2;
     let ops = scaled(20_000) as u64;
     let done = AtomicU64::new(0);
-    let last: Vec<HashMap<u64, Option<u64>>> = thread::scope(|s| {
+    let last: Vec<HashMap<u64, Option<u64>>> = crate::watchdog::scope(|s| {
         for r in writers..threads {
             let (map, done) = (&map, &done);
             s.spawn(move || {
@@ -577,7 +594,7 @@ pub fn concurrent_load_or_store_with_runs_once<B: Backend>() {
         let map = B::Map::<u64, u64>::default();
         let calls: Vec<AtomicUsize> = (0..keys).map(|_| AtomicUsize::new(0)).collect();
         let barrier = Barrier::new(threads as usize);
-        let results: Vec<Vec<(u64, bool)>> = thread::scope(|s| {
+        let results: Vec<Vec<(u64, bool)>> = crate::watchdog::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let (map, barrier, calls) = (&map, &barrier, &calls);
@@ -622,7 +639,7 @@ pub fn load_or_store_with_panic_releases_waiters<B: Backend>() {
     for round in 0..scaled(10) as u64 {
         let map = B::Map::<u64, u64>::default();
         let started = AtomicBool::new(false);
-        thread::scope(|s| {
+        crate::watchdog::scope(|s| {
             let (map, started) = (&map, &started);
             s.spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -642,7 +659,9 @@ pub fn load_or_store_with_panic_releases_waiters<B: Backend>() {
                 map.load(&round).is_none(),
                 "a value is visible while being computed"
             );
+            let waiting = waiting_on(COMPUTE_WAITER.into());
             let (v, loaded) = map.load_or_store_with(round, || 7);
+            drop(waiting);
             assert_eq!(
                 (*v, loaded),
                 (7, false),
@@ -665,7 +684,7 @@ pub fn concurrent_update_counters<B: Backend>() {
         map.store(k, 0);
     }
     let stop = AtomicBool::new(false);
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         let (map_ref, stop_ref) = (&map, &stop);
         s.spawn(move || {
             let started = Instant::now();
@@ -712,7 +731,7 @@ pub fn load_or_store_with_vs_writers<B: Backend>() {
     let map = B::Map::<u64, u64>::default();
     let rounds = scaled(300) as u64;
     let threads = threads() as u64;
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         for t in 0..threads {
             let map = &map;
             s.spawn(move || {
@@ -923,6 +942,7 @@ fn go_test_all<K: GoKey, M: ConcurrentMap<K, u64>>(
 
 /// Runs one of Go's `t.Run` subtests, naming it if it fails.
 fn subtest(name: &str, f: impl FnOnce()) {
+    let _waiting = waiting_on(format!("Go's subtest {name}").into());
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         let message = payload
             .downcast_ref::<String>()
@@ -986,7 +1006,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
             expect_missing(&m, s);
             expect_stored(&m, s, i as u64);
         }
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for _ in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1052,6 +1072,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
     });
     subtest("CompareAndDelete/Iterate", || {
         let m = new_map();
+        let _waiting = waiting_on(RANGE_CALLBACK_CALLS_MAP.into());
         go_test_all(&m, data, |s, i| expect_compare_and_delete(&m, s, i, true));
         for s in data {
             expect_missing(&m, s);
@@ -1059,7 +1080,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
     });
     subtest("CompareAndDelete/ConcurrentUnsharedKeys", || {
         let m = new_map();
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for id in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1088,7 +1109,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
             expect_missing(&m, s);
             expect_stored(&m, s, i as u64);
         }
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for _ in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1153,7 +1174,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
         };
         subtest(name, || {
             let m = new_map();
-            thread::scope(|sc| {
+            crate::watchdog::scope(|sc| {
                 for id in 0..gmp {
                     let m = &m;
                     sc.spawn(move || {
@@ -1193,7 +1214,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
             expect_missing(&m, s);
             expect_stored(&m, s, i as u64);
         }
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for _ in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1262,7 +1283,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
         };
         subtest(name, || {
             let m = new_map();
-            thread::scope(|sc| {
+            crate::watchdog::scope(|sc| {
                 for id in 0..gmp {
                     let m = &m;
                     sc.spawn(move || {
@@ -1298,7 +1319,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
             expect_missing(&m, s);
             expect_stored(&m, s, i as u64);
         }
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for _ in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1362,6 +1383,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
     });
     subtest("LoadAndDelete/Iterate", || {
         let m = new_map();
+        let _waiting = waiting_on(RANGE_CALLBACK_CALLS_MAP.into());
         go_test_all(&m, data, |s, i| expect_load_and_delete(&m, s, Some(i)));
         for s in data {
             expect_missing(&m, s);
@@ -1369,7 +1391,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
     });
     subtest("LoadAndDelete/ConcurrentUnsharedKeys", || {
         let m = new_map();
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for id in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1398,7 +1420,7 @@ fn hash_trie_map_subtests<B: Backend, K: GoKey>() {
             expect_missing(&m, s);
             expect_stored(&m, s, i as u64);
         }
-        thread::scope(|sc| {
+        crate::watchdog::scope(|sc| {
             for _ in 0..gmp {
                 let m = &m;
                 sc.spawn(move || {
@@ -1437,6 +1459,7 @@ pub fn hash_trie_map_trunc_hash<B: Backend>() {
 
 /// The value of [`concurrent_cache`]'s map: a weak pointer to a cached object, compared by the
 /// object's unique id (Go compares the `weak.Pointer`s).
+#[derive(Clone, Debug)]
 struct CacheSlot {
     id: u64,
     weak: std::sync::Weak<CacheObject>,
@@ -1512,7 +1535,7 @@ pub fn concurrent_cache<B: Backend>() {
             }
         }
     };
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         let map = &map;
         s.spawn(move || {
             for (key, id) in queue {

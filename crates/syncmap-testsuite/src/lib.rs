@@ -1,25 +1,10 @@
-//! The conformance suite every `syncmap` backend runs, usable for any map that implements
-//! [`ConcurrentMap`].
+#![doc = include_str!("../README.md")]
 //!
-//! The suite is generic test bodies (`fn test<B: Backend>()`) plus one macro,
-//! [`conformance_tests!`], that expands them into `#[test]` functions for one map type. A backend
-//! crate runs all of it with one line in `tests/conformance.rs`:
-//!
-//! ```text
-//! syncmap_testsuite::conformance_tests!(epoch, <K, V> syncmap_epoch::SyncMap<K, V>, {
-//!     fn quiesce() { crossbeam_epoch::pin().flush(); }
-//! });
-//! ```
-//!
-//! A third party runs it on its own map the same way (see [`conformance_tests!`]); the map type
-//! needs [`ConcurrentMap`], `Default`, `Send`, `Sync` and [`Introspect`] (whose method has a
-//! default).
-//!
-//! # What it checks
+//! ## What it checks
 //!
 //! * [`model`]: long random operation sequences against a `HashMap` model (proptest, with
 //!   shrinking), sized so that promotions, dirty rebuilds, expunges and unexpunges all happen
-//!   (asserted through [`Introspect::stats_if_any`] when the map has statistics).
+//!   (asserted through [`ConcurrentMap::stats_if_any`] when the map has statistics).
 //! * [`go`]: Go's own `sync.Map` tests (`sync/map_test.go`, Go 1.19 to 1.27) and those of
 //!   `internal/sync/hashtriemap_test.go`, re-expressed; the module's docs list every Go test
 //!   and where it is ported (`TestIssue40999` is in [`bounds`]).
@@ -37,18 +22,19 @@
 //! Every check can fail: `tests/wrong_maps.rs` builds deliberately wrong maps from
 //! [`reference::RwLockMap`] and asserts that the suite rejects each one.
 //!
-//! # Backend hooks
+//! No check hangs: [`conformance_tests!`] runs each test under the [`watchdog`], which fails a
+//! test still running after 60 s (`SYNCMAP_SUITE_WATCHDOG_SECS`) with a message naming what it
+//! was waiting on and the likely cause, while the other tests go on.
 //!
+//! ## Backend hooks
+//!
+//! The suite is generic test bodies (`fn test<B: Backend>()`) plus one macro,
+//! [`conformance_tests!`], that expands them into `#[test]` functions for one map type.
 //! Backend-specific knowledge stays out of the test bodies: it lives in the [`Backend`]
 //! implementation the macro writes, whose items the caller may override (for example
 //! [`Backend::quiesce`], which crossbeam-epoch implements by flushing its collector).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-
-/// This crate's `README.md`, whose example runs as a doc test (it ships in the package).
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
 
 pub mod alloc;
 pub mod bounds;
@@ -60,43 +46,29 @@ pub mod panic_safety;
 pub mod reference;
 pub mod tracked;
 pub mod util;
+pub mod watchdog;
 
 use core::hash::Hash;
 
 pub use syncmap_core::{ConcurrentMap, Stats};
 
-/// What a key type must be for every map in the suite: hashable, comparable, shareable.
-pub trait Key: Hash + Eq + Send + Sync + 'static {}
-impl<T: Hash + Eq + Send + Sync + 'static> Key for T {}
-
-/// What a value type must be for every map in the suite: shareable.
-pub trait Value: Send + Sync + 'static {}
-impl<T: Send + Sync + 'static> Value for T {}
-
-/// Optional insight into a map's internals, for tests that must prove an internal path ran.
+/// What every key type of the suite is: hashable, comparable, cloneable, printable,
+/// shareable.
 ///
-/// # Examples
-///
-/// ```
-/// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
-/// use syncmap_testsuite::Introspect;
-///
-/// let map: SyncMap<u8, u8, DeferToDrop> = SyncMap::new();
-/// map.store(1, 1);
-/// assert_eq!(map.stats_if_any().unwrap().dirty_rebuilds, 1);
-/// ```
-pub trait Introspect {
-    /// The map's counters, or `None` if it keeps none (the default).
-    fn stats_if_any(&self) -> Option<Stats> {
-        None
-    }
-}
+/// The suite's keys (`u64`, `String`, [`Tracked`](tracked::Tracked), the
+/// [`go`] keys) all have every bound here, so a map whose [`ConcurrentMap`] implementation
+/// asks any of them of `K` (`Clone`, to copy keys out of a lock so that `range` calls its
+/// callback with no lock held, say) can be tested. A map that clones keys or values tells the
+/// suite with [`Backend::CLONES`].
+pub trait Key: Hash + Eq + Clone + core::fmt::Debug + Send + Sync + 'static {}
+impl<T: Hash + Eq + Clone + core::fmt::Debug + Send + Sync + 'static> Key for T {}
 
-impl<K, V, R: syncmap_core::Reclaim, S> Introspect for syncmap_core::SyncMap<K, V, R, S> {
-    fn stats_if_any(&self) -> Option<Stats> {
-        Some(self.stats())
-    }
-}
+/// What every value type of the suite is: comparable, cloneable, printable, shareable.
+///
+/// As for [`Key`]: every value type of the suite has these bounds, so that a map whose
+/// implementation asks any of them of `V` can be tested.
+pub trait Value: PartialEq + Clone + core::fmt::Debug + Send + Sync + 'static {}
+impl<T: PartialEq + Clone + core::fmt::Debug + Send + Sync + 'static> Value for T {}
 
 /// A map implementation under test: a family of map types, one per key and value type, plus the
 /// hooks the generic bodies need.
@@ -117,7 +89,7 @@ impl<K, V, R: syncmap_core::Reclaim, S> Introspect for syncmap_core::SyncMap<K, 
 /// ```
 pub trait Backend: 'static {
     /// The map type for keys `K` and values `V`.
-    type Map<K: Key, V: Value>: ConcurrentMap<K, V> + Introspect + Default + Send + Sync;
+    type Map<K: Key, V: Value>: ConcurrentMap<K, V> + Default + Send + Sync;
 
     /// Helps deferred reclamation along; called repeatedly (with short sleeps) by tests that
     /// wait for drops or freed memory. The default does nothing.
@@ -139,6 +111,13 @@ pub trait Backend: 'static {
     /// live keys holds at most `2 * n + ENTRY_SLACK` entries. The default, 128, leaves room for
     /// a map that compacts its dead entries lazily (amortised over deletes) on a few threads.
     const ENTRY_SLACK: usize = 128;
+
+    /// Whether the map may clone keys or values: true for an implementation bounded by
+    /// `K: Clone` or `V: Clone` (one that copies entries out of its lock in `range`, say). False
+    /// by default: [`panic_safety::never_clones`] then checks that the map never clones, with
+    /// keys and values whose `Clone` panics; if true, it runs the same operations with
+    /// cloneable ones and checks that every clone is dropped.
+    const CLONES: bool = false;
 }
 
 /// Expands the whole conformance suite into `#[test]` functions, in a module `$name`, for the map
@@ -149,6 +128,9 @@ pub trait Backend: 'static {
 ///
 /// The macro also installs [`alloc::CountingAlloc`] as the test binary's global allocator (the
 /// allocation checks need it), so invoke it once per test binary (one `tests/*.rs` file).
+///
+/// Each test runs under the [`watchdog`]: a test still running at its deadline fails, naming
+/// what it was waiting on, and the other tests go on.
 ///
 /// # Examples
 ///
@@ -244,18 +226,18 @@ macro_rules! conformance_tests {
 
             #[test]
             fn clear_returns_memory() {
-                $crate::memory::clear_returns_memory::<Backend>(concat!(
-                    module_path!(),
-                    "::clear_returns_memory"
-                ));
+                const TEST: &str = concat!(module_path!(), "::clear_returns_memory");
+                $crate::watchdog::run(TEST, || {
+                    $crate::memory::clear_returns_memory::<Backend>(TEST)
+                });
             }
 
             #[test]
             fn compute_holds_nothing_back() {
-                $crate::memory::compute_holds_nothing_back::<Backend>(concat!(
-                    module_path!(),
-                    "::compute_holds_nothing_back"
-                ));
+                const TEST: &str = concat!(module_path!(), "::compute_holds_nothing_back");
+                $crate::watchdog::run(TEST, || {
+                    $crate::memory::compute_holds_nothing_back::<Backend>(TEST)
+                });
             }
         }
     };
@@ -269,7 +251,10 @@ macro_rules! __conformance_test_fns {
         $(
             #[test]
             fn $test() {
-                $crate::$module::$test::<$backend>();
+                $crate::watchdog::run(
+                    concat!(module_path!(), "::", stringify!($test)),
+                    $crate::$module::$test::<$backend>,
+                );
             }
         )*
     };

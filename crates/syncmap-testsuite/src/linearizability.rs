@@ -5,11 +5,13 @@
 //! A history is linearizable only if each key's sub-history is, so checking per key is sound
 //! (it may miss cross-key anomalies, which the map does not promise to avoid anyway: only
 //! operations on one key are linearizable). `clear` appears in every key's sub-history.
+//!
+//! Checks the contract's [Atomicity](crate::ConcurrentMap#atomicity): "every operation on one key
+//! is linearizable", with `clear` "ordered with each operation as a whole".
 
 use std::{
     collections::HashSet,
     sync::atomic::{AtomicBool, AtomicU64, Ordering::*},
-    thread,
 };
 
 use crate::{
@@ -294,7 +296,7 @@ pub fn per_key_histories<B: Backend>() {
         let initial = prepare(&map, &mut rng);
         let recent: Vec<u64> = initial.iter().flatten().copied().collect();
         let go = AtomicBool::new(false);
-        let events: Vec<Event> = thread::scope(|s| {
+        let events: Vec<Event> = crate::watchdog::scope(|s| {
             let handles: Vec<_> = (0..THREADS)
                 .map(|t| {
                     let (map, clock, go, recent) = (&map, &clock, &go, &recent);

@@ -1,5 +1,11 @@
-//! Memory: every key and value dropped exactly once, memory given back after `clear`, and no
-//! allocation in `range`.
+//! Memory: every key and value dropped exactly once, memory given back after `clear`, none held
+//! back by a slow `load_or_store_with`, and no allocation in `range`.
+//!
+//! Checks the contract's [Drops and clones](crate::ConcurrentMap#drops-and-clones) ("every key and
+//! value handed to the map is dropped exactly once"), [Memory](crate::ConcurrentMap#memory) ("a
+//! `clear`ed map gives its memory back ... with no later write needed"; "user code that runs for
+//! long holds nothing back": [`compute_holds_nothing_back`]) and
+//! [Allocation](crate::ConcurrentMap#allocation) (`range` and loads of present keys).
 
 use std::{collections::HashMap, process::Command, thread, time::Duration};
 
@@ -8,6 +14,7 @@ use crate::{
     alloc::{live_bytes, require_installed, thread_allocations},
     tracked::{Tracked, Tracker},
     util::{RECLAIM_TIMEOUT, Rng, quiesce_until, scaled, threads},
+    watchdog,
 };
 
 /// Drops `map`, waits for deferred reclamation, and asserts that every instance of both
@@ -150,7 +157,7 @@ pub fn drops_exactly_once_concurrent<B: Backend>() {
     let values = Tracker::new();
     let map = B::Map::<Tracked, Tracked>::default();
     let ops = scaled(3000) as u64;
-    thread::scope(|s| {
+    crate::watchdog::scope(|s| {
         for t in 0..threads() as u64 {
             let (map, keys, values) = (&map, &keys, &values);
             s.spawn(move || {
@@ -310,8 +317,23 @@ pub fn clear_returns_memory<B: Backend>(test_path: &str) {
 /// process; `measure` returns a report starting with `ok`.
 fn run_alone(test_path: &str, measure: fn() -> String) {
     if let Some(report) = std::env::var_os(MEMORY_CHILD_ENV) {
-        let outcome = measure();
-        std::fs::write(report, outcome).expect("write the report");
+        // A failure's message goes into the report too, so that the parent's names it.
+        let outcome = std::panic::catch_unwind(measure);
+        let text = match &outcome {
+            Ok(text) => text.clone(),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("(a panic without a message)");
+                format!("failed: {message}")
+            }
+        };
+        std::fs::write(report, text).expect("write the report");
+        if let Err(payload) = outcome {
+            std::panic::resume_unwind(payload);
+        }
         return;
     }
     require_installed();
@@ -324,16 +346,28 @@ fn run_alone(test_path: &str, measure: fn() -> String) {
         name.replace("::", "-")
     ));
     let _ = std::fs::remove_file(&report);
-    let status = Command::new(std::env::current_exe().expect("the test binary"))
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"));
+    child
         .args([name, "--exact", "--test-threads=1", "--nocapture"])
-        .env(MEMORY_CHILD_ENV, &report)
-        .status()
-        .expect("run the test binary again");
+        .env(MEMORY_CHILD_ENV, &report);
+    // The child's watchdog fires before ours, so that its message names what it waited on.
+    if let Some(deadline) = watchdog::deadline() {
+        child.env(
+            watchdog::WATCHDOG_ENV,
+            (deadline.as_secs_f64() * 0.9).to_string(),
+        );
+    }
+    let waiting = watchdog::waiting_on(watchdog::CHILD_PROCESS.into());
+    let status = child.status().expect("run the test binary again");
+    drop(waiting);
     let outcome = std::fs::read_to_string(&report).unwrap_or_default();
     let _ = std::fs::remove_file(&report);
     assert!(
         status.success(),
-        "the memory check failed in its own process ({status})"
+        "the memory check failed in its own process ({status}): {}",
+        outcome
+            .strip_prefix("failed: ")
+            .unwrap_or("no report (see its output above)")
     );
     assert!(
         outcome.starts_with("ok"),

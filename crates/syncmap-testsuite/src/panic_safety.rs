@@ -10,6 +10,11 @@
 //! and dropped rather than aborting). The values trapped inside the map panic only on the test's
 //! own thread ([`PANIC_ON_DROP_HERE`]): a global collector may run their destructor in another
 //! test's operation, which would then see the panic.
+//!
+//! Checks the contract's [Panics](crate::ConcurrentMap#panics) ("a panic in user code ... leaves
+//! the map consistent and usable"; "a panicking `Drop` costs only that value") and, in
+//! [`never_clones`], [Drops and clones](crate::ConcurrentMap#drops-and-clones) ("the map never
+//! clones a key or a value, unless its implementation asks `K: Clone` or `V: Clone`").
 
 use std::{
     collections::HashMap,
@@ -23,6 +28,7 @@ use crate::{
         Tracker,
     },
     util::{RECLAIM_TIMEOUT, quiesce_until},
+    watchdog::{AFTER_A_PANIC, RANGE_CALLBACK_CALLS_MAP, waiting_on},
 };
 
 const KEYS: u64 = 8;
@@ -93,6 +99,8 @@ fn check_no_leak<B: Backend>(map: B::Map<Tracked, Tracked>, keys: &Tracker, valu
 /// Every operation with a key whose `Hash` panics, for a missing key and for present keys (in
 /// read and only in dirty).
 pub fn panicking_hash<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let (map, expected) = setup::<B>(&keys, &values);
     for k in [1, KEYS - 1, 100] {
@@ -121,6 +129,8 @@ pub fn panicking_hash<B: Backend>() {
 /// Every lookup with a query key whose `Eq` panics, for keys in read and only in dirty; and
 /// compare-and-swap with an `old` value whose `Eq` panics.
 pub fn panicking_eq<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let (map, expected) = setup::<B>(&keys, &values);
     for k in [1, KEYS - 1] {
@@ -155,6 +165,8 @@ pub fn panicking_eq<B: Backend>() {
 
 /// Keys and values the map must drop itself (unused arguments) panic in `Drop`.
 pub fn panicking_drop<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let (map, mut expected) = setup::<B>(&keys, &values);
     for k in [1, KEYS - 1] {
@@ -211,10 +223,13 @@ pub fn panicking_drop<B: Backend>() {
 /// A `range` callback that panics (on a promoted map, on an amended one, and after writing to
 /// the map from inside the callback) leaves the map consistent and usable.
 pub fn panicking_callback<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let (map, mut expected) = setup::<B>(&keys, &values);
     for round in 0..3_u64 {
         let mut visited = 0;
+        let waiting = (round == 2).then(|| waiting_on(RANGE_CALLBACK_CALLS_MAP.into()));
         expect_panic("range callback", || {
             map.range(|k, _| {
                 visited += 1;
@@ -225,6 +240,7 @@ pub fn panicking_callback<B: Backend>() {
                 true
             })
         });
+        drop(waiting);
         assert_eq!(visited, 3, "range stopped before the callback panicked");
         if round == 0 {
             // A new key: the next range promotes dirty first, then panics in the callback.
@@ -248,12 +264,17 @@ pub fn panicking_callback<B: Backend>() {
 }
 
 /// Keys and values whose `Clone` panics, through every operation: the map never clones user
-/// data (so it works for types that cannot be cloned cheaply or at all).
+/// data (so it works for types that cannot be cloned cheaply or at all). For a map that says it
+/// clones ([`Backend::CLONES`]), the same operations with cloneable keys and values: every clone
+/// is dropped once.
 pub fn never_clones<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let map = B::Map::<Tracked, Tracked>::default();
-    let key = |k| keys.make_trapped(k, PANIC_ON_CLONE);
-    let value = |v| values.make_trapped(v, PANIC_ON_CLONE);
+    let traps = if B::CLONES { 0 } else { PANIC_ON_CLONE };
+    let key = |k| keys.make_trapped(k, traps);
+    let value = |v| values.make_trapped(v, traps);
     for k in 0..KEYS {
         map.store(key(k), value(k));
     }
@@ -280,6 +301,8 @@ pub fn never_clones<B: Backend>() {
 /// Closures of `load_or_store_with` and `update` that panic: nothing is inserted or changed,
 /// nothing leaks, and the key can be computed again.
 pub fn panicking_compute_and_update<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let (map, mut expected) = setup::<B>(&keys, &values);
     for k in [1, KEYS - 1] {
@@ -361,6 +384,8 @@ const MANY: u64 = 200;
 /// the batch is still freed, later retirements are still freed (the reclaimer keeps working),
 /// and the panic surfaces once (where the batch was freed, or at the map's drop).
 pub fn panicking_drop_of_a_retired_value<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let probe = Probe::<B>::new();
     let mut panics = 0;
@@ -443,6 +468,8 @@ fn trapped_map<B: Backend>(
 /// `clear` unlinks entries whose value panics when dropped: every other key and value is
 /// dropped once, the panic surfaces once, and the map stays usable.
 pub fn panicking_drop_at_clear<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let probe = Probe::<B>::new();
     let mut panics = 0;
@@ -486,6 +513,8 @@ pub fn panicking_drop_at_clear<B: Backend>() {
 /// dropped once, and the drop panics once (the second panicking destructor's panic is caught and
 /// dropped, or, as for std's collections, does not panic because the thread is already unwinding).
 pub fn panicking_drop_at_map_drop<B: Backend>() {
+    // Every operation here runs after (or is) one through which user code panicked.
+    let _after = waiting_on(AFTER_A_PANIC.into());
     let (keys, values) = (Tracker::new(), Tracker::new());
     let probe = Probe::<B>::new();
     let mut panics = 0;

@@ -12,7 +12,7 @@ use std::{hash::RandomState, sync::Arc};
 use hashbrown::HashTable;
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::{ConcurrentMap, Introspect};
+use crate::ConcurrentMap;
 
 /// One key: its cached hash (so that growing the table never calls the user's `Hash`), the key
 /// and the value, both shareable with a running `range`.
@@ -95,8 +95,6 @@ impl<K, V, S> fmt::Debug for RwLockMap<K, V, S> {
             .finish_non_exhaustive()
     }
 }
-
-impl<K, V, S> Introspect for RwLockMap<K, V, S> {}
 
 fn eq<K: Borrow<Q>, V, Q: Eq + ?Sized>(key: &Q) -> impl Fn(&Slot<K, V>) -> bool + '_ {
     move |slot| (*slot.1).borrow() == key

@@ -192,7 +192,10 @@ impl Clone for Tracked {
         Tracked {
             value: self.value,
             id,
-            traps: self.traps,
+            // A clone is another instance: it keeps the traps of the logical value (`Hash`,
+            // `Eq`, `Clone`), not those of the instance's own drop, so that a map that clones
+            // (see `Backend::CLONES`) does not multiply a trapped drop.
+            traps: self.traps & !(PANIC_ON_DROP | PANIC_ON_DROP_HERE),
             drops: Arc::clone(&self.drops),
             panics: Arc::clone(&self.panics),
             thread: thread::current().id(),

@@ -7,11 +7,12 @@ use std::{
     hash::Hash,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{Arc, RwLock},
+    time::{Duration, Instant},
 };
 
 use syncmap_testsuite::{
-    Backend, ConcurrentMap, Introspect, Key, Value, go, linearizability, memory, model,
-    panic_safety, reference::RwLockMap,
+    Backend, ConcurrentMap, Key, Value, go, linearizability, memory, model, panic_safety,
+    reference::RwLockMap, watchdog,
 };
 
 #[global_allocator]
@@ -39,6 +40,8 @@ const POISONS_ON_PANIC: u8 = 7;
 struct Wrong<K, V, const BUG: u8> {
     inner: RwLockMap<K, V>,
     gate: RwLock<()>,
+    /// For `HOLDS_LOCK_IN_RANGE`: read-locked during `range`, write-locked by every write.
+    table_lock: parking_lot::RwLock<()>,
 }
 
 impl<K, V, const BUG: u8> Default for Wrong<K, V, BUG> {
@@ -46,16 +49,18 @@ impl<K, V, const BUG: u8> Default for Wrong<K, V, BUG> {
         Wrong {
             inner: RwLockMap::default(),
             gate: RwLock::new(()),
+            table_lock: parking_lot::RwLock::new(()),
         }
     }
 }
 
-impl<K, V, const BUG: u8> Introspect for Wrong<K, V, BUG> {}
-
 impl<K, V, const BUG: u8> Wrong<K, V, BUG> {
     /// For `POISONS_ON_PANIC`: runs `f` under a `std` write lock, unwrapping its poison.
     fn gated<R>(&self, f: impl FnOnce() -> R) -> R {
-        if BUG == POISONS_ON_PANIC {
+        if BUG == HOLDS_LOCK_IN_RANGE {
+            let _table = self.table_lock.write();
+            f()
+        } else if BUG == POISONS_ON_PANIC {
             let _gate = self.gate.write().unwrap();
             f()
         } else {
@@ -75,6 +80,11 @@ impl<K: Hash + Eq, V, const BUG: u8> ConcurrentMap<K, V> for Wrong<K, V, BUG> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        if BUG == HOLDS_LOCK_IN_RANGE {
+            // Readers share the lock with `range`, as a lock-based map's would.
+            let _table = self.table_lock.read();
+            return self.inner.load(key);
+        }
         self.gated(|| self.inner.load(key))
     }
 
@@ -187,6 +197,10 @@ impl<K: Hash + Eq, V, const BUG: u8> ConcurrentMap<K, V> for Wrong<K, V, BUG> {
             RANGE_ALLOCATES => {
                 let scratch: Vec<u64> = Vec::with_capacity(4);
                 std::hint::black_box(&scratch);
+                self.inner.range(f);
+            }
+            HOLDS_LOCK_IN_RANGE => {
+                let _table = self.table_lock.read();
                 self.inner.range(f);
             }
             _ => self.inner.range(f),
@@ -345,4 +359,42 @@ fn go_hash_trie_map_tests_reject_wrong_maps() {
     assert_rejected::<RANGE_REPEATS>(checks![RANGE_REPEATS;
         go::hash_trie_map,
     ]);
+}
+
+/// `range` holds the map's lock (a read lock) while the callback runs, and every write takes
+/// it (a write lock): a callback that writes the map deadlocks.
+const HOLDS_LOCK_IN_RANGE: u8 = 22;
+
+/// A deliberately deadlocking map is reported by the watchdog, naming the `range` callback,
+/// instead of hanging the run; the control passes the same checks under the same watchdog.
+#[test]
+fn map_that_holds_its_lock_during_range_is_reported_not_hung() {
+    let checks: &[Check] = checks![HOLDS_LOCK_IN_RANGE;
+        go::range_nested_call,
+        go::hash_trie_map,
+        panic_safety::panicking_callback,
+        model::sequential_u64,
+    ];
+    for &(name, wrong, control) in checks {
+        watchdog::run_for(name, Duration::from_secs(120), control);
+        let started = Instant::now();
+        let deadline = Duration::from_secs(2);
+        let failure = catch_unwind(|| watchdog::run_for(name, deadline, wrong))
+            .expect_err(&format!("{name} accepts the deadlocking map"));
+        let message = failure
+            .downcast_ref::<String>()
+            .unwrap_or_else(|| panic!("{name}: the failure is not the watchdog's message"));
+        assert!(
+            message.starts_with("watchdog:")
+                && message.contains(name)
+                && message.contains("a `range` callback that calls the map")
+                && message.contains("holds a lock while the callback runs"),
+            "{name}: the watchdog's message does not name the cause: {message}"
+        );
+        assert!(
+            started.elapsed() < deadline + Duration::from_secs(10),
+            "{name}: the watchdog took {:?} to fire",
+            started.elapsed()
+        );
+    }
 }

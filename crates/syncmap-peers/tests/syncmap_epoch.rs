@@ -1,0 +1,6 @@
+//! The conformance suite over `syncmap_epoch::SyncMap`, as `syncmap-epoch` runs it, for the
+//! baseline column of `docs/PEERS.md` (`cargo xtask suite-peers`; not run by `cargo test` here).
+
+syncmap_testsuite::conformance_tests!(suite, <K, V> syncmap_epoch::SyncMap<K, V>, {
+    fn quiesce() { crossbeam_epoch::pin().flush(); }
+});
