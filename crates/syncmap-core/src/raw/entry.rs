@@ -6,7 +6,7 @@
 use core::{borrow::Borrow, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 
 use super::{
-    locked::Locked,
+    token::Locked,
     value::{Incoming, Owned, RetiredValue, dealloc},
 };
 use crate::{

@@ -375,20 +375,17 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 Reserve::Expunged => {}
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(&guard);
-        let Some((entry, dirty_only)) =
-            self.entry_for_write_locked(&mut dirty, read, &guard, hash, k, &locked)
-        else {
+        let mut locked = self.lock(&guard);
+        let Some((entry, dirty_only)) = locked.entry_for_write(hash, k) else {
             let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
-            let entry = self.insert_new_locked(&mut dirty, read, &guard, hash, entry, &locked);
+            let entry = locked.insert_new(hash, entry);
             return Step::Mine(self.reservation(entry.ptr().as_non_null()));
         };
         let reserved = entry.try_reserve();
         if dirty_only {
-            self.miss_locked(&mut dirty, &guard, &locked);
+            locked.miss();
         }
-        drop(dirty);
+        drop(locked);
         match reserved {
             Reserve::Loaded(actual) => Step::Found(found(guard, actual)),
             Reserve::Reserved => Step::Mine(self.reservation(entry.ptr().as_non_null())),
@@ -541,9 +538,9 @@ impl<'m, K: Hash + Eq, V, R: Reclaim, S: BuildHasher> Reservation<'m, K, V, R, S
         let value = if map.read(&guard).links(hash, this.entry) {
             entry.publish_reserved(value)
         } else {
-            let dirty = map.dirty.lock();
-            if !(map.read(&guard).links(hash, this.entry) || dirty.links(hash, this.entry)) {
-                drop(dirty);
+            let locked = map.lock(&guard);
+            if !(locked.read().links(hash, this.entry) || locked.dirty().links(hash, this.entry)) {
+                drop(locked);
                 this.end();
                 let value = value.into_raw();
                 // SAFETY: `value` came from `alloc` and was never published: no other thread
