@@ -5,7 +5,7 @@
 //! * [`RawMap`] (this file): the fields, lookups, and the map's construction and drop;
 //! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
 //!   clear) and the lock-free update;
-//! * `reserve.rs`: `load_or_store_with`'s reservations, and where writers wait for them;
+//! * `reserve.rs`: `load_or_store_with`'s reservations (writers wait for them in `wait.rs`);
 //! * `bound.rs`: counting deletes and compacting dead entries;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
 //! * `locked.rs`: the dirty lock, held: `LockedMap`, whose methods are what Go does under the
@@ -16,6 +16,7 @@
 //!
 //! * `dirty.rs`: the state behind the lock, how rebuilding and growing dirty are spread over the
 //!   operations that follow, and what the lock holder counts and unlinks in it;
+//! * `wait.rs`: where writers wait for a reservation of their key to end;
 //! * `table.rs`: the read and dirty tables, what dies with a retired read table, and
 //!   [`Linked`](table::Linked) entries borrowed from them;
 //! * `entry.rs`: an entry, its value slot's states, and its memory (allocation, the inline
@@ -24,8 +25,9 @@
 //! * `token.rs`: [`Locked`](token::Locked), the proof of holding the lock that entries' `*_locked`
 //!   methods ask for.
 //!
-//! The upper files import `RawMap` (and `LockedMap`) and the lower types; this file imports only
-//! the lower types, and `reserve.rs`'s waiting room, the type of one of its fields.
+//! The upper files import `RawMap` (and `bound.rs` imports `LockedMap`) and the lower types; this
+//! file imports only the lower types (and re-exports `iter.rs`'s `PresentEntries` for the safe
+//! layer).
 //!
 //! Lookups return entries borrowed for as long as the guard they were found under (the safety
 //! argument is made once, in `table.rs`); methods that take a guard expect one from this map's
@@ -45,6 +47,7 @@ mod reserve;
 mod table;
 mod token;
 mod value;
+mod wait;
 mod write;
 
 use core::{
@@ -71,7 +74,7 @@ use crate::{
     unwind::DropAll,
 };
 use entry::Entry;
-use reserve::Reservations;
+use wait::Reservations;
 
 /// Go's `sync.Map`: see [`SyncMap`](crate::SyncMap) for the design; this is its state.
 ///

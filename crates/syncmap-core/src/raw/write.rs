@@ -12,9 +12,9 @@ use hashbrown::HashTable;
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
-    reserve::{Ticket, WaitBy},
     table::ReadOnly,
     value::Incoming,
+    wait::{Ticket, WaitBy},
 };
 use crate::reclaim::Reclaim;
 
