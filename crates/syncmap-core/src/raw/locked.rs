@@ -131,16 +131,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
     /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
     /// entries that were not revived.
     pub(super) fn promote(&mut self) {
-        let dirty = &mut *self.dirty;
-        let Some(table) = dirty.take_table(self.read) else {
-            debug_assert!(false, "promotion without a dirty table");
-            return;
-        };
-        let dead = dirty.take_expunged();
-        dirty.misses = 0;
-        dirty.stats.promotions += 1;
-        let count = dead.len();
-        self.replace_read(ReadOnly::publish(table), Dies::Listed(dead), count);
+        self.read = promote(self.map, &mut self.dirty, self.guard, self.read);
     }
 
     /// Publishes `new` as the read table and retires the old one along with the entries that
@@ -151,26 +142,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
         dies: Dies<K, V, R>,
         dead: usize,
     ) {
-        let (map, guard) = (self.map, self.guard);
-        let old = NonNull::new(map.read.swap(new, AcqRel)).expect("read is never null");
-        // SAFETY: `old` was published until the swap and is retired only below; `guard`
-        // protects it meanwhile.
-        let size = unsafe { old.as_ref() }.table.capacity() + dead;
-        // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
-        // finds `new` in `read`).
-        unsafe { ReadOnly::set_dies(old, dies) };
-        // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
-        // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
-        // which now points elsewhere. The table is `Send` because the map's keys and values are.
-        unsafe { map.reclaim.retire(guard, old) }
-        // Start a batch's reclamation early when keys and values died here (a `clear`, a
-        // compaction, or entries expunged at the last rebuild: at least the strategy's
-        // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
-        // and over would otherwise pay a flush each time.
-        if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
-            map.reclaim.flush(guard);
-        }
-        self.read = map.read(guard);
+        self.read = replace_read(self.map, self.guard, new, dies, dead);
     }
 
     /// Empties dirty for a `clear`, which is about to replace the read table: returns what
@@ -223,4 +195,62 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
         }
         self.dirty.insert_new(self.guard, read, hash, entry)
     }
+}
+
+// `promote` and `replace_read` on the lock holder's parts rather than on `&mut LockedMap`: a
+// call that borrows the whole value keeps it in memory in its callers (`find_slow`, through
+// `miss`), which cost about an instruction a call (callgrind, `AdversarialDelete`). Each
+// returns the new read table.
+
+/// [`LockedMap::promote`]: `read` is the current read table.
+fn promote<'g, K, V, R: Reclaim, S>(
+    map: &'g RawMap<K, V, R, S>,
+    dirty: &mut Dirty<K, V, R>,
+    guard: &'g R::Guard<'_>,
+    read: &ReadOnly<K, V, R>,
+) -> &'g ReadOnly<K, V, R> {
+    let Some(table) = dirty.take_table(read) else {
+        debug_assert!(false, "promotion without a dirty table");
+        return map.read(guard);
+    };
+    let dead = dirty.take_expunged();
+    dirty.misses = 0;
+    dirty.stats.promotions += 1;
+    let count = dead.len();
+    replace_read(
+        map,
+        guard,
+        ReadOnly::publish(table),
+        Dies::Listed(dead),
+        count,
+    )
+}
+
+/// [`LockedMap::replace_read`], by the holder of `map`'s lock.
+fn replace_read<'g, K, V, R: Reclaim, S>(
+    map: &'g RawMap<K, V, R, S>,
+    guard: &'g R::Guard<'_>,
+    new: *mut ReadOnly<K, V, R>,
+    dies: Dies<K, V, R>,
+    dead: usize,
+) -> &'g ReadOnly<K, V, R> {
+    let old = NonNull::new(map.read.swap(new, AcqRel)).expect("read is never null");
+    // SAFETY: `old` was published until the swap and is retired only below; `guard`
+    // protects it meanwhile.
+    let size = unsafe { old.as_ref() }.table.capacity() + dead;
+    // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
+    // finds `new` in `read`).
+    unsafe { ReadOnly::set_dies(old, dies) };
+    // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
+    // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
+    // which now points elsewhere. The table is `Send` because the map's keys and values are.
+    unsafe { map.reclaim.retire(guard, old) }
+    // Start a batch's reclamation early when keys and values died here (a `clear`, a
+    // compaction, or entries expunged at the last rebuild: at least the strategy's
+    // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
+    // and over would otherwise pay a flush each time.
+    if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
+        map.reclaim.flush(guard);
+    }
+    map.read(guard)
 }
