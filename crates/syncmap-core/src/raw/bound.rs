@@ -5,25 +5,15 @@ use hashbrown::HashTable;
 
 use super::{
     RawMap,
-    dirty::Dirty,
-    entry::State,
-    locked::Locked,
-    table::{Dies, Linked, ReadOnly, Table, entry_hash},
+    dirty::Held,
+    locked::LockedMap,
+    table::{Dies, ReadOnly, Table, entry_hash},
 };
 use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
 /// The fewest dead entries worth a compaction: below this, dead entries are left for a rebuild
 /// or promotion to drop. Part of the memory bound's constant (`2 * DEAD_MIN` entries).
 const DEAD_MIN: usize = if cfg!(loom) { 2 } else { 32 };
-
-/// The entries a map holds, counted under the lock.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Held {
-    /// Entries linked from either table (each once).
-    pub(crate) entries: usize,
-    /// Of those, entries for deleted keys (deleted or expunged).
-    pub(crate) dead: usize,
-}
 
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// Counts one delete (present or reserved → deleted) made under `guard`; every
@@ -59,15 +49,15 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         if self.deletes.total() < self.next_dead_check.load(Relaxed) {
             return;
         }
-        let (mut dirty, locked) = self.lock();
+        let mut locked = self.lock(guard);
         // Another thread may have counted while we waited for the lock.
         if self.deletes.total() < self.next_dead_check.load(Relaxed) {
             return;
         }
-        let held = Self::count_entries_locked(&dirty, self.read(guard), &locked);
+        let held = locked.count_entries();
         let live = held.entries - held.dead;
         let dead = if held.dead >= DEAD_MIN && 4 * held.dead >= held.entries {
-            self.compact_locked(&mut dirty, guard, &locked);
+            locked.compact();
             0
         } else {
             held.dead
@@ -76,47 +66,22 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         self.next_dead_check
             .store(self.deletes.total() + gap as u64, Relaxed);
     }
+}
 
+impl<K, V, R: Reclaim, S> LockedMap<'_, '_, K, V, R, S> {
     /// Makes the next check due at once: after a `clear`, the gap set by the last check (half
     /// the live keys of a map that is now empty) no longer bounds the dead entries of the keys
     /// stored from now on.
-    pub(super) fn restart_dead_checks_locked(&self, _locked: &Locked<'_>) {
-        self.next_dead_check.store(self.deletes.total(), Relaxed);
+    pub(super) fn restart_dead_checks(&self) {
+        let map = self.map();
+        map.next_dead_check.store(map.deletes.total(), Relaxed);
     }
 
-    /// Counts the entries held and the dead ones among them: every entry of dirty plus the
-    /// graveyard entries still expunged, if dirty exists (invariant 2); every entry of read
-    /// otherwise. `read` is the current read table. O(n).
-    pub(super) fn count_entries_locked(
-        dirty: &Dirty<K, V, R>,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> Held {
-        /// The entries, and the deleted ones among them, in one pass.
-        fn count<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
-            entries: impl Iterator<Item = Linked<'a, K, V, R>>,
-        ) -> Held {
-            entries.fold(
-                Held {
-                    entries: 0,
-                    dead: 0,
-                },
-                |held, e| Held {
-                    entries: held.entries + 1,
-                    dead: held.dead + usize::from(matches!(e.state(), State::Deleted)),
-                },
-            )
-        }
-        if dirty.exists() {
-            let expunged = dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
-            let held = count(dirty.entries(read));
-            Held {
-                entries: held.entries + expunged,
-                dead: held.dead + expunged,
-            }
-        } else {
-            count(read.entries())
-        }
+    /// Counts the entries held and the dead ones among them (see [`Dirty::count_entries`]).
+    ///
+    /// [`Dirty::count_entries`]: super::dirty::Dirty::count_entries
+    pub(super) fn count_entries(&self) -> Held {
+        self.dirty().count_entries(self.read())
     }
 
     /// Drops every dead entry: promotes dirty if it exists (freeing the graveyard's entries
@@ -126,37 +91,27 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// A store racing with the expunge either revives the entry first (which is then kept) or
     /// finds it expunged and takes the lock, after which the key is new: as after a rebuild and
     /// a promotion, which is what this is, done at once.
-    fn compact_locked(
-        &self,
-        dirty: &mut Dirty<K, V, R>,
-        guard: &R::Guard<'_>,
-        locked: &Locked<'_>,
-    ) {
-        if dirty.exists() {
-            self.promote_locked(dirty, guard, locked);
+    fn compact(&mut self) {
+        if self.dirty().exists() {
+            self.promote();
         }
         // Invariant 3 now holds: no dirty table, no expunged entry in read.
-        let read = self.read(guard);
+        let read = self.read();
         let mut live: Table<K, V, R> = HashTable::with_capacity(read.table.len() / 2);
         let mut dead = Vec::new();
         for entry in read.entries() {
-            if entry.try_expunge_locked(locked) {
+            if entry.try_expunge_locked(self.locked()) {
                 dead.push(entry.ptr());
             } else {
                 live.insert_unique(entry.hash, entry.ptr(), entry_hash);
             }
         }
         live.shrink_to_fit(entry_hash);
+        let dirty = self.dirty_mut();
         dirty.misses = 0;
         dirty.stats.compactions += 1;
         let count = dead.len();
-        self.replace_read_locked(
-            ReadOnly::publish(live),
-            Dies::Listed(dead),
-            count,
-            guard,
-            locked,
-        );
+        self.replace_read(ReadOnly::publish(live), Dies::Listed(dead), count);
     }
 }
 

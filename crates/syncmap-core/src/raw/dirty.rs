@@ -16,12 +16,12 @@ use core::{borrow::Borrow, ptr::NonNull};
 use hashbrown::HashTable;
 
 use super::{
-    entry::{Entry, EntryPtr},
-    locked::Locked,
+    entry::{Entry, EntryPtr, State},
     table::{
-        DirtyEntries, Entries, INLINE_DEAD, Linked, ReadOnly, Table, bucket_entries, entry_hash,
-        find, links,
+        Dies, DirtyEntries, Entries, INLINE_DEAD, Linked, ReadOnly, Table, bucket_entries,
+        entry_hash, find, links,
     },
+    token::Locked,
 };
 use crate::{reclaim::Reclaim, stats::LockedStats};
 
@@ -61,8 +61,14 @@ const SPARE_MAX_CAPACITY: usize = 32;
 
 /// The state behind the mutex: Go's `dirty` and `misses`, and what this design adds.
 ///
-/// Invariant: if `table` is `None` (dirty does not exist), the backlog is idle and the
-/// graveyard empty.
+/// Its methods are written for the lock holder, against the current read table (which the
+/// lock keeps published): a borrow of `Dirty` is only had under the lock, or with exclusive
+/// access to the map (`RawMap`'s drop), which is why it holds the map's [`Locked`] proof.
+///
+/// # Invariants
+///
+/// * If `table` is `None` (dirty does not exist), the backlog is idle and the graveyard empty.
+/// * `Dirty` values exist only as the contents of a map's dirty mutex (see [`new`](Self::new)).
 pub(super) struct Dirty<K, V, R: Reclaim> {
     /// Go's `m.dirty`, or `None` where Go's is nil.
     table: Option<Table<K, V, R>>,
@@ -77,6 +83,17 @@ pub(super) struct Dirty<K, V, R: Reclaim> {
     /// The capacity asked for at construction, used by the first rebuild only.
     capacity_hint: usize,
     pub(super) stats: LockedStats,
+    /// The proof of holding the lock, lent to whoever borrows `Dirty` (see the invariants).
+    locked: Locked<'static>,
+}
+
+/// The entries a map holds, counted under the lock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    /// Entries linked from either table (each once).
+    pub(crate) entries: usize,
+    /// Of those, entries for deleted keys (deleted or expunged).
+    pub(crate) dead: usize,
 }
 
 /// The address `Backlog::Rebuild` records, to check in debug builds that the read table a
@@ -86,7 +103,11 @@ fn address<T>(read: &T) -> usize {
 }
 
 impl<K, V, R: Reclaim> Dirty<K, V, R> {
-    pub(super) fn new(capacity_hint: usize) -> Self {
+    /// # Safety
+    ///
+    /// The result is put straight into a map's dirty mutex, as its contents: its [`Locked`]
+    /// proof then speaks for that mutex (the type's invariants).
+    pub(super) unsafe fn new(capacity_hint: usize) -> Self {
         Dirty {
             table: None,
             backlog: Backlog::Idle,
@@ -95,7 +116,17 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             spare: HashTable::new(),
             capacity_hint,
             stats: LockedStats::default(),
+            // SAFETY: the caller's contract: this value lives in the map's dirty mutex, and
+            // lends the proof only through borrows of itself, which only the lock holder (or the
+            // map's exclusive owner) has.
+            locked: unsafe { Locked::new() },
         }
+    }
+
+    /// The proof of holding the lock, for as long as `self` is borrowed.
+    #[inline]
+    pub(super) fn locked(&self) -> &Locked<'_> {
+        &self.locked
     }
 
     /// Whether dirty exists (Go's `m.dirty != nil`).
@@ -186,11 +217,12 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// Empties the graveyard for a promotion: returns its entries still expunged (the others
     /// were revived, and are in the promoted table), in the graveyard's own vector, so that a
     /// large graveyard's memory goes with the promotion instead of staying behind.
-    pub(super) fn take_expunged(&mut self, locked: &Locked<'_>) -> Vec<EntryPtr<K, V, R>> {
+    pub(super) fn take_expunged(&mut self) -> Vec<EntryPtr<K, V, R>> {
         let mut dead = core::mem::take(&mut self.graveyard);
+        let locked = &self.locked;
         dead.retain(|&e| {
             // SAFETY: graveyard entries are linked from the current read table (invariant 2),
-            // which the lock (held while `locked` lives) keeps published.
+            // which the lock (held while `self` is borrowed) keeps published.
             unsafe { Linked::new(e) }.is_expunged(locked)
         });
         dead
@@ -209,7 +241,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// dirty exists. The table is allocated now; read's entries are copied by the steps of
     /// the backlog this starts (at once for a small table). Copies pointers with their cached
     /// hashes: no `Hash`, no `Eq`, no allocation per entry.
-    pub(super) fn rebuild(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+    pub(super) fn rebuild(&mut self, read: &ReadOnly<K, V, R>) {
         if self.table.is_some() {
             return;
         }
@@ -240,27 +272,21 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             next: 0,
         };
         if read.table.num_buckets() < INCREMENTAL_MIN_BUCKETS {
-            self.finish(read, locked);
+            self.finish(read);
         }
     }
 
     /// Links `entry`, whose cached hash is `hash`, into dirty, which exists; first moves the
     /// backlog one step on, and starts growing the table if it is full.
     #[inline]
-    pub(super) fn insert(
-        &mut self,
-        read: &ReadOnly<K, V, R>,
-        hash: u64,
-        entry: EntryPtr<K, V, R>,
-        locked: &Locked<'_>,
-    ) {
-        self.step(read, locked);
+    pub(super) fn insert(&mut self, read: &ReadOnly<K, V, R>, hash: u64, entry: EntryPtr<K, V, R>) {
+        self.step(read);
         let table = self
             .table
             .as_ref()
             .expect("dirty exists when an entry is linked");
         if table.len() == table.capacity() && table.num_buckets() >= INCREMENTAL_MIN_BUCKETS {
-            self.grow(read, locked);
+            self.grow(read);
         }
         self.table
             .as_mut()
@@ -271,14 +297,14 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// Replaces the full table with one twice its capacity, and makes the old one the backlog.
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+    fn grow(&mut self, read: &ReadOnly<K, V, R>) {
         // The spare room of every table (`STEP_BUCKETS`) means its backlog is done by now;
         // should it not be, finishing it is correct, only slow.
         debug_assert!(
             !self.has_backlog(),
             "a table filled up before its backlog was done"
         );
-        self.finish(read, locked);
+        self.finish(read);
         let table = self.table.as_mut().expect("dirty exists when it grows");
         let capacity = table.capacity();
         let old = core::mem::replace(table, HashTable::with_capacity(2 * capacity));
@@ -293,10 +319,9 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         read: &ReadOnly<K, V, R>,
         hash: u64,
         entry: EntryPtr<K, V, R>,
-        locked: &Locked<'_>,
     ) -> Linked<'g, K, V, R> {
         let _ = guard;
-        self.insert(read, hash, entry, locked);
+        self.insert(read, hash, entry);
         // SAFETY: the entry is now linked from dirty while `guard` lives, so it stays alive for
         // as long as `guard` does (the argument of `find`).
         unsafe { Linked::new(entry) }
@@ -305,19 +330,19 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// Moves the backlog one step on: up to [`STEP_BUCKETS`] buckets of the old table (or of
     /// read, expunging its deleted entries as Go's `dirtyLocked` does).
     #[inline]
-    pub(super) fn step(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
+    pub(super) fn step(&mut self, read: &ReadOnly<K, V, R>) {
         if self.has_backlog() {
-            self.advance(read, STEP_BUCKETS, locked);
+            self.advance(read, STEP_BUCKETS);
         }
     }
 
     /// Moves the whole backlog into the table.
-    pub(super) fn finish(&mut self, read: &ReadOnly<K, V, R>, locked: &Locked<'_>) {
-        self.advance(read, usize::MAX, locked);
+    fn finish(&mut self, read: &ReadOnly<K, V, R>) {
+        self.advance(read, usize::MAX);
     }
 
     #[inline(never)]
-    fn advance(&mut self, read: &ReadOnly<K, V, R>, buckets: usize, locked: &Locked<'_>) {
+    fn advance(&mut self, read: &ReadOnly<K, V, R>, buckets: usize) {
         let Some(table) = self.table.as_mut() else {
             return;
         };
@@ -337,7 +362,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
                 debug_assert_eq!(*of, address(read), "a rebuild outlived its read table");
                 let end = read.table.num_buckets().min(next.saturating_add(buckets));
                 for entry in read.entries_in(*next..end) {
-                    if entry.try_expunge_locked(locked) {
+                    if entry.try_expunge_locked(&self.locked) {
                         self.graveyard.push(entry.ptr());
                         self.stats.expunged += 1;
                     } else {
@@ -355,12 +380,8 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
 
     /// Finishes the backlog and takes the table, leaving dirty nonexistent (the graveyard is
     /// the caller's to empty).
-    pub(super) fn take_table(
-        &mut self,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> Option<Table<K, V, R>> {
-        self.finish(read, locked);
+    pub(super) fn take_table(&mut self, read: &ReadOnly<K, V, R>) -> Option<Table<K, V, R>> {
+        self.finish(read);
         self.table.take()
     }
 
@@ -391,13 +412,9 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     ///
     /// A small table's entries are listed inline, and the table stays behind, emptied, as the
     /// spare of the next rebuild; a larger table goes with its entries.
-    pub(super) fn take_for_clear(
-        &mut self,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> (DirtyEntries<K, V, R>, usize) {
+    fn take_for_clear(&mut self, read: &ReadOnly<K, V, R>) -> (DirtyEntries<K, V, R>, usize) {
         if matches!(self.backlog, Backlog::Grow { .. }) {
-            self.finish(read, locked);
+            self.finish(read);
         }
         let read_from = match self.backlog {
             Backlog::Rebuild { of, next } => {
@@ -425,9 +442,96 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         (entries, read_from)
     }
 
+    /// Counts the entries held and the dead ones among them: every entry of dirty plus the
+    /// graveyard entries still expunged, if dirty exists (invariant 2); every entry of read
+    /// otherwise. `read` is the current read table. O(n).
+    pub(super) fn count_entries(&self, read: &ReadOnly<K, V, R>) -> Held {
+        /// The entries, and the deleted ones among them, in one pass.
+        fn count<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
+            entries: impl Iterator<Item = Linked<'a, K, V, R>>,
+        ) -> Held {
+            entries.fold(
+                Held {
+                    entries: 0,
+                    dead: 0,
+                },
+                |held, e| Held {
+                    entries: held.entries + 1,
+                    dead: held.dead + usize::from(matches!(e.state(), State::Deleted)),
+                },
+            )
+        }
+        if self.exists() {
+            let expunged = self
+                .graveyard()
+                .filter(|e| e.is_expunged(&self.locked))
+                .count();
+            let held = count(self.entries(read));
+            Held {
+                entries: held.entries + expunged,
+                dead: held.dead + expunged,
+            }
+        } else {
+            count(read.entries())
+        }
+    }
+
+    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3):
+    /// `read` is the current read table.
+    pub(super) fn unlink_all(&mut self, read: &ReadOnly<K, V, R>) -> Vec<EntryPtr<K, V, R>> {
+        let all = if self.exists() {
+            let mut all = self.entry_ptrs(read);
+            all.extend(
+                read.entries()
+                    .filter(|e| e.is_expunged(&self.locked))
+                    .map(Linked::ptr),
+            );
+            all
+        } else {
+            read.table.iter().copied().collect()
+        };
+        self.reset();
+        all
+    }
+
+    /// Empties dirty for a `clear`, which is about to replace `read` (the current read table):
+    /// returns what dies with `read`, how many entries that is, and how many of them are
+    /// present. Collects no list: dirty's table goes whole (see `Dies::Cleared`).
+    pub(super) fn unlink_for_clear(
+        &mut self,
+        read: &ReadOnly<K, V, R>,
+    ) -> (Dies<K, V, R>, usize, usize) {
+        let present = |e: &Linked<'_, K, V, R>| usize::from(e.load().is_some());
+        if !self.exists() {
+            // Invariant 3: read holds every entry, none expunged.
+            let present = read.entries().map(|e| present(&e)).sum();
+            self.reset();
+            return (Dies::All, read.table.len(), present);
+        }
+        let (mut dead, mut live) = (0, 0);
+        for entry in self.entries(read) {
+            dead += 1;
+            live += present(&entry);
+        }
+        // Read's other entries are the expunged ones, which the graveyard lists (invariant 2).
+        dead += self
+            .graveyard()
+            .filter(|e| e.is_expunged(&self.locked))
+            .count();
+        let (entries, read_from) = self.take_for_clear(read);
+        (
+            Dies::Cleared {
+                dirty: entries,
+                read_from,
+            },
+            dead,
+            live,
+        )
+    }
+
     /// Makes dirty nonexistent, dropping its table, backlog, graveyard and misses; the caller
-    /// has taken every entry it needs (see `unlink_all_locked`).
-    pub(super) fn reset(&mut self) {
+    /// has taken every entry it needs (see [`unlink_all`](Self::unlink_all)).
+    fn reset(&mut self) {
         self.table = None;
         self.backlog = Backlog::Idle;
         self.graveyard = Vec::new();

@@ -103,15 +103,14 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
 
     /// The read table to iterate, promoting dirty first if read is amended (Go's `Range`).
     fn read_for_iteration<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
-        let mut read = self.read(guard);
-        if read.amended() {
-            let (mut dirty, locked) = self.lock();
-            read = self.read(guard);
-            if read.amended() {
-                self.promote_locked(&mut dirty, guard, &locked);
-                read = self.read(guard);
-            }
+        let read = self.read(guard);
+        if !read.amended() {
+            return read;
         }
-        read
+        let mut locked = self.lock(guard);
+        if locked.read().amended() {
+            locked.promote();
+        }
+        locked.into_read()
     }
 }

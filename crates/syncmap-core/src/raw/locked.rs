@@ -1,13 +1,15 @@
-//! The dirty-map mutex, the [`Locked`] proof of holding it, and everything done under it:
-//! misses and promotion, rebuilding dirty, relinking expunged entries, replacing read.
+//! The dirty lock, held: [`LockedMap`], the map as its lock holder sees it, and what is done
+//! under the lock: misses and promotion, relinking expunged entries, linking new keys,
+//! replacing read.
 
-use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
+use core::{borrow::Borrow, ptr::NonNull};
 
 use super::{
     RawMap,
     dirty::Dirty,
     entry::EntryPtr,
     table::{Dies, Linked, ReadOnly},
+    token::Locked,
 };
 use crate::{
     primitive::sync::{
@@ -17,206 +19,238 @@ use crate::{
     reclaim::Reclaim,
 };
 
-/// Proof that the caller holds the dirty-map lock: only [`RawMap::lock`] makes one, from its
-/// `MutexGuard` (and exclusive access to the map, which stands in for the lock). Functions named
-/// `*_locked` take it, as Go's do by convention.
-pub(crate) struct Locked<'a>(PhantomData<&'a mut ()>);
-
-impl Locked<'_> {
-    /// # Safety
-    ///
-    /// The dirty-map mutex is held (or the map is exclusively borrowed) for as long as the
-    /// returned proof lives.
-    pub(crate) unsafe fn new() -> Self {
-        Locked(PhantomData)
-    }
-}
-
 /// The table capacity plus dead entries from which a retired read table is followed by a
 /// [`Reclaim::flush`] hint even when no entry died with it.
 const FLUSH_MIN_SIZE: usize = 1024;
 
+/// The map with its dirty lock held: the mutex guard, the guard that `'g` reads are made under
+/// (`'p` is its own lifetime), and the current read table. Made by [`RawMap::lock`]; unlocks
+/// when dropped. Go's `*Locked` functions are its methods.
+///
+/// # Invariants
+///
+/// `read` is the published read table (only lock holders replace it, invariant 1): it is read
+/// after the lock is taken, and again after each replacement made through this value. The
+/// methods that replace it ([`promote`](Self::promote), [`replace_read`](Self::replace_read))
+/// take `&mut self`, and [`read`](Self::read) lends it for a borrow of `self` only, so a table
+/// read before a replacement cannot be used as the current one after it: the compiler ends its
+/// borrow. Entries found in it are lent for `'g`, as the guard keeps them alive even once the
+/// table is retired.
+pub(super) struct LockedMap<'g, 'p, K, V, R: Reclaim + 'p, S> {
+    map: &'g RawMap<K, V, R, S>,
+    dirty: MutexGuard<'g, Dirty<K, V, R>>,
+    guard: &'g R::Guard<'p>,
+    read: &'g ReadOnly<K, V, R>,
+}
+
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
-    /// Takes the dirty lock, with the proof that `*_locked` functions ask for.
-    pub(super) fn lock(&self) -> (MutexGuard<'_, Dirty<K, V, R>>, Locked<'_>) {
+    /// Takes the dirty lock; `guard` came from this map's `pin`.
+    #[inline]
+    pub(super) fn lock<'g, 'p>(&'g self, guard: &'g R::Guard<'p>) -> LockedMap<'g, 'p, K, V, R, S> {
         let dirty = self.dirty.lock();
-        // SAFETY: the proof lives no longer than the caller's scope, which holds the guard;
-        // callers keep the `MutexGuard` alive alongside it.
-        (dirty, unsafe { Locked::new() })
+        LockedMap {
+            map: self,
+            dirty,
+            guard,
+            read: self.read(guard),
+        }
+    }
+}
+
+impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
+    /// The map.
+    #[inline]
+    pub(super) fn map(&self) -> &'g RawMap<K, V, R, S> {
+        self.map
+    }
+
+    /// The current read table, for as long as `self` is borrowed (see the invariants).
+    #[inline]
+    pub(super) fn read(&self) -> &ReadOnly<K, V, R> {
+        self.read
+    }
+
+    /// Unlocks, and returns the read table that was current until then, borrowed for `'g`.
+    #[inline]
+    pub(super) fn into_read(self) -> &'g ReadOnly<K, V, R> {
+        self.read
+    }
+
+    /// The state behind the lock.
+    #[inline]
+    pub(super) fn dirty(&self) -> &Dirty<K, V, R> {
+        &self.dirty
+    }
+
+    /// The state behind the lock, to change.
+    #[inline]
+    pub(super) fn dirty_mut(&mut self) -> &mut Dirty<K, V, R> {
+        &mut self.dirty
+    }
+
+    /// The proof of holding the lock, for the `*_locked` methods of entries.
+    #[inline]
+    pub(super) fn locked(&self) -> &Locked<'_> {
+        self.dirty.locked()
+    }
+
+    /// `key`'s entry in the current read table, borrowed for `'g`.
+    #[inline]
+    pub(super) fn find_in_read<Q>(&self, hash: u64, key: &Q) -> Option<Linked<'g, K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.read.find(hash, key)
+    }
+
+    /// `key`'s entry in dirty, if read does not have it, borrowed for `'g`.
+    #[inline]
+    pub(super) fn find_in_dirty<Q>(&self, hash: u64, key: &Q) -> Option<Linked<'g, K, V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.dirty.find(self.guard, hash, key)
     }
 
     /// Go's `missLocked`: counts a miss and promotes dirty once misses reach its size. A miss
     /// also moves dirty's backlog a step on, and promotion waits until it is done, so that a
     /// promotion never has to finish it (see `dirty.rs`).
-    pub(super) fn miss_locked(
-        &self,
-        dirty: &mut Dirty<K, V, R>,
-        guard: &R::Guard<'_>,
-        locked: &Locked<'_>,
-    ) {
+    pub(super) fn miss(&mut self) {
+        let dirty = &mut *self.dirty;
         dirty.misses += 1;
         dirty.stats.misses += 1;
-        dirty.step(self.read(guard), locked);
+        dirty.step(self.read);
         if dirty.has_backlog() || dirty.misses < dirty.table_len() {
             return;
         }
-        self.promote_locked(dirty, guard, locked);
+        self.promote();
     }
 
     /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
     /// entries that were not revived.
-    pub(super) fn promote_locked(
-        &self,
-        dirty: &mut Dirty<K, V, R>,
-        guard: &R::Guard<'_>,
-        locked: &Locked<'_>,
-    ) {
-        let Some(table) = dirty.take_table(self.read(guard), locked) else {
-            debug_assert!(false, "promotion without a dirty table");
-            return;
-        };
-        let dead = dirty.take_expunged(locked);
-        dirty.misses = 0;
-        dirty.stats.promotions += 1;
-        let count = dead.len();
-        self.replace_read_locked(
-            ReadOnly::publish(table),
-            Dies::Listed(dead),
-            count,
-            guard,
-            locked,
-        );
+    pub(super) fn promote(&mut self) {
+        self.read = promote(self.map, &mut self.dirty, self.guard, self.read);
     }
 
     /// Publishes `new` as the read table and retires the old one along with the entries that
     /// `dies` names (`dead` of them).
-    pub(super) fn replace_read_locked(
-        &self,
+    pub(super) fn replace_read(
+        &mut self,
         new: *mut ReadOnly<K, V, R>,
         dies: Dies<K, V, R>,
         dead: usize,
-        guard: &R::Guard<'_>,
-        _locked: &Locked<'_>,
     ) {
-        let old = NonNull::new(self.read.swap(new, AcqRel)).expect("read is never null");
-        // SAFETY: `old` was published until the swap and is retired only below; `guard`
-        // protects it meanwhile.
-        let size = unsafe { old.as_ref() }.table.capacity() + dead;
-        // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
-        // finds `new` in `read`).
-        unsafe { ReadOnly::set_dies(old, dies) };
-        // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
-        // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
-        // which now points elsewhere. The table is `Send` because the map's keys and values are.
-        unsafe { self.reclaim.retire(guard, old) }
-        // Start a batch's reclamation early when keys and values died here (a `clear`, a
-        // compaction, or entries expunged at the last rebuild: at least the strategy's
-        // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
-        // and over would otherwise pay a flush each time.
-        if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
-            self.reclaim.flush(guard);
-        }
+        self.read = replace_read(self.map, self.guard, new, dies, dead);
     }
 
-    /// Empties dirty and returns every entry of read and dirty once (invariants 2 and 3):
-    /// `read` is the current read table.
-    pub(super) fn unlink_all_locked(
-        dirty: &mut Dirty<K, V, R>,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> Vec<EntryPtr<K, V, R>> {
-        let all = if dirty.exists() {
-            let mut all = dirty.entry_ptrs(read);
-            all.extend(
-                read.entries()
-                    .filter(|e| e.is_expunged(locked))
-                    .map(Linked::ptr),
-            );
-            all
-        } else {
-            read.table.iter().copied().collect()
-        };
-        dirty.reset();
-        all
-    }
-
-    /// Empties dirty for a `clear`, which is about to replace `read` (the current read table):
-    /// returns what dies with `read`, how many entries that is, and how many of them are
-    /// present. Collects no list: dirty's table goes whole (see `Dies::Cleared`).
-    pub(super) fn unlink_for_clear_locked(
-        dirty: &mut Dirty<K, V, R>,
-        read: &ReadOnly<K, V, R>,
-        locked: &Locked<'_>,
-    ) -> (Dies<K, V, R>, usize, usize) {
-        let present = |e: &Linked<'_, K, V, R>| usize::from(e.load().is_some());
-        if !dirty.exists() {
-            // Invariant 3: read holds every entry, none expunged.
-            let present = read.entries().map(|e| present(&e)).sum();
-            dirty.reset();
-            return (Dies::All, read.table.len(), present);
-        }
-        let (mut dead, mut live) = (0, 0);
-        for entry in dirty.entries(read) {
-            dead += 1;
-            live += present(&entry);
-        }
-        // Read's other entries are the expunged ones, which the graveyard lists (invariant 2).
-        dead += dirty.graveyard().filter(|e| e.is_expunged(locked)).count();
-        let (entries, read_from) = dirty.take_for_clear(read, locked);
-        (
-            Dies::Cleared {
-                dirty: entries,
-                read_from,
-            },
-            dead,
-            live,
-        )
+    /// Empties dirty for a `clear`, which is about to replace the read table: returns what
+    /// dies with it, how many entries that is, and how many of them are present (see
+    /// [`Dirty::unlink_for_clear`]).
+    pub(super) fn unlink_for_clear(&mut self) -> (Dies<K, V, R>, usize, usize) {
+        self.dirty.unlink_for_clear(self.read)
     }
 
     /// The common prologue of Go's locked write paths: finds `key`'s entry in read (relinking
-    /// it into dirty if it was expunged) or in dirty. Returns the entry and whether it was found
-    /// in dirty only, or `None` for a new key.
-    pub(super) fn entry_for_write_locked<'g, Q>(
-        &self,
-        dirty: &mut Dirty<K, V, R>,
-        read: &'g ReadOnly<K, V, R>,
-        guard: &'g R::Guard<'_>,
+    /// it into dirty if it was expunged) or in dirty. Returns the entry, borrowed for `'g`, and
+    /// whether it was found in dirty only, or `None` for a new key.
+    #[inline]
+    pub(super) fn entry_for_write<Q>(
+        &mut self,
         hash: u64,
         key: &Q,
-        locked: &Locked<'_>,
     ) -> Option<(Linked<'g, K, V, R>, bool)>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        let read = self.read;
         if let Some(entry) = read.find(hash, key) {
-            if entry.unexpunge_locked(locked) {
+            if entry.unexpunge_locked(self.dirty.locked()) {
                 // An expunged entry means dirty exists and lacks it: relink it there.
-                dirty.insert(read, entry.hash, entry.ptr(), locked);
-                dirty.stats.unexpunged += 1;
+                self.dirty.insert(read, entry.hash, entry.ptr());
+                self.dirty.stats.unexpunged += 1;
             }
             Some((entry, false))
         } else {
-            dirty.find(guard, hash, key).map(|entry| (entry, true))
+            self.dirty
+                .find(self.guard, hash, key)
+                .map(|entry| (entry, true))
         }
     }
 
     /// Links a new key's entry into dirty, first rebuilding dirty and marking read amended if
-    /// this is the first new key since the last promotion; returns it, borrowed for as long as
-    /// `guard`.
-    pub(super) fn insert_new_locked<'g>(
-        &self,
-        dirty: &mut Dirty<K, V, R>,
-        read: &ReadOnly<K, V, R>,
-        guard: &'g R::Guard<'_>,
+    /// this is the first new key since the last promotion; returns it, borrowed for `'g`.
+    #[inline]
+    pub(super) fn insert_new(
+        &mut self,
         hash: u64,
         entry: EntryPtr<K, V, R>,
-        locked: &Locked<'_>,
     ) -> Linked<'g, K, V, R> {
+        let read = self.read;
         if !read.amended() {
-            dirty.rebuild(read, locked);
+            self.dirty.rebuild(read);
             read.amended.store(true, Release);
         }
-        dirty.insert_new(guard, read, hash, entry, locked)
+        self.dirty.insert_new(self.guard, read, hash, entry)
     }
+}
+
+// `promote` and `replace_read` on the lock holder's parts rather than on `&mut LockedMap`: a
+// call that borrows the whole value keeps it in memory in its callers (`find_slow`, through
+// `miss`), which cost about an instruction a call (callgrind, `AdversarialDelete`). Each
+// returns the new read table.
+
+/// [`LockedMap::promote`]: `read` is the current read table.
+fn promote<'g, K, V, R: Reclaim, S>(
+    map: &'g RawMap<K, V, R, S>,
+    dirty: &mut Dirty<K, V, R>,
+    guard: &'g R::Guard<'_>,
+    read: &ReadOnly<K, V, R>,
+) -> &'g ReadOnly<K, V, R> {
+    let Some(table) = dirty.take_table(read) else {
+        debug_assert!(false, "promotion without a dirty table");
+        return map.read(guard);
+    };
+    let dead = dirty.take_expunged();
+    dirty.misses = 0;
+    dirty.stats.promotions += 1;
+    let count = dead.len();
+    replace_read(
+        map,
+        guard,
+        ReadOnly::publish(table),
+        Dies::Listed(dead),
+        count,
+    )
+}
+
+/// [`LockedMap::replace_read`], by the holder of `map`'s lock.
+fn replace_read<'g, K, V, R: Reclaim, S>(
+    map: &'g RawMap<K, V, R, S>,
+    guard: &'g R::Guard<'_>,
+    new: *mut ReadOnly<K, V, R>,
+    dies: Dies<K, V, R>,
+    dead: usize,
+) -> &'g ReadOnly<K, V, R> {
+    let old = NonNull::new(map.read.swap(new, AcqRel)).expect("read is never null");
+    // SAFETY: `old` was published until the swap and is retired only below; `guard`
+    // protects it meanwhile.
+    let size = unsafe { old.as_ref() }.table.capacity() + dead;
+    // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
+    // finds `new` in `read`).
+    unsafe { ReadOnly::set_dies(old, dies) };
+    // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
+    // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
+    // which now points elsewhere. The table is `Send` because the map's keys and values are.
+    unsafe { map.reclaim.retire(guard, old) }
+    // Start a batch's reclamation early when keys and values died here (a `clear`, a
+    // compaction, or entries expunged at the last rebuild: at least the strategy's
+    // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
+    // and over would otherwise pay a flush each time.
+    if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
+        map.reclaim.flush(guard);
+    }
+    map.read(guard)
 }

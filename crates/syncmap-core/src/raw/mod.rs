@@ -1,18 +1,33 @@
 //! The raw layer: Go's algorithm and every `unsafe` block of the map.
 //!
+//! Its files form two layers. The upper one is [`RawMap`], its methods spread by topic:
+//!
 //! * [`RawMap`] (this file): the fields, lookups, and the map's construction and drop;
 //! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
 //!   clear) and the lock-free update;
-//! * `reserve.rs`: `load_or_store_with`'s reservations, and where writers wait for them;
-//! * `locked.rs`: the dirty lock and what is done under it (promotion, relinking);
-//! * `dirty.rs`: the state behind the lock, and how rebuilding and growing dirty are spread
-//!   over the operations that follow;
+//! * `reserve.rs`: `load_or_store_with`'s reservations (writers wait for them in `wait.rs`);
 //! * `bound.rs`: counting deletes and compacting dead entries;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
-//! * `table.rs`: the read and dirty tables, what dies with a retired read table, and [`Linked`]
-//!   entries borrowed from them;
-//! * `entry.rs`: an entry and its value slot's states;
-//! * `value.rs`: a value's life, from arrival to reclamation.
+//! * `locked.rs`: the dirty lock, held: `LockedMap`, whose methods are what Go does under the
+//!   lock (misses, promotion, relinking expunged entries, linking new keys, replacing read).
+//!
+//! The lower one is the types `RawMap` is made of, each file importing only from those after it
+//! (and none from the upper layer):
+//!
+//! * `dirty.rs`: the state behind the lock, how rebuilding and growing dirty are spread over the
+//!   operations that follow, and what the lock holder counts and unlinks in it;
+//! * `wait.rs`: where writers wait for a reservation of their key to end;
+//! * `table.rs`: the read and dirty tables, what dies with a retired read table, and
+//!   [`Linked`](table::Linked) entries borrowed from them;
+//! * `entry.rs`: an entry, its value slot's states, and its memory (allocation, the inline
+//!   slot, freeing);
+//! * `value.rs`: a value's life, from arrival to reclamation;
+//! * `token.rs`: [`Locked`](token::Locked), the proof of holding the lock that entries' `*_locked`
+//!   methods ask for.
+//!
+//! The upper files import `RawMap` (and `bound.rs` imports `LockedMap`) and the lower types; this
+//! file imports only the lower types (and re-exports `iter.rs`'s `PresentEntries` for the safe
+//! layer).
 //!
 //! Lookups return entries borrowed for as long as the guard they were found under (the safety
 //! argument is made once, in `table.rs`); methods that take a guard expect one from this map's
@@ -30,7 +45,9 @@ mod iter;
 mod locked;
 mod reserve;
 mod table;
+mod token;
 mod value;
+mod wait;
 mod write;
 
 use core::{
@@ -57,8 +74,7 @@ use crate::{
     unwind::DropAll,
 };
 use entry::Entry;
-use locked::Locked;
-use reserve::Reservations;
+use wait::Reservations;
 
 /// Go's `sync.Map`: see [`SyncMap`](crate::SyncMap) for the design; this is its state.
 ///
@@ -141,7 +157,8 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     pub(crate) fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
         RawMap {
             read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
-            dirty: CacheLine(Mutex::new(Dirty::new(capacity))),
+            // SAFETY: the new `Dirty` goes straight into this map's dirty mutex.
+            dirty: CacheLine(Mutex::new(unsafe { Dirty::new(capacity) })),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             deletes: DeleteCounter::default(),
@@ -193,8 +210,9 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// Counters of hits, misses, promotions and rebuilds, and the entries held now.
     pub(crate) fn stats(&self) -> Stats {
         let guard = self.pin();
-        let (dirty, locked) = self.lock();
-        let held = Self::count_entries_locked(&dirty, self.read(&guard), &locked);
+        let locked = self.lock(&guard);
+        let held = locked.count_entries();
+        let dirty = locked.dirty();
         Stats {
             compactions: dirty.stats.compactions,
             entries: held.entries,
@@ -216,9 +234,7 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         let read_ptr = self.read.swap(empty, Relaxed);
         // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
         let read = unsafe { Box::from_raw(read_ptr) };
-        // SAFETY: exclusive access stands in for the lock.
-        let locked = unsafe { Locked::new() };
-        Self::unlink_all_locked(self.dirty.get_mut(), &read, &locked)
+        self.dirty.get_mut().unlink_all(&read)
     }
 
     /// With exclusive access: takes every key with a value out of the map, with its value,
@@ -347,16 +363,15 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(guard);
-        if let Some(entry) = read.find(hash, key) {
+        let mut locked = self.lock(guard);
+        if let Some(entry) = locked.find_in_read(hash, key) {
             return Some(entry);
         }
-        if !read.amended() {
+        if !locked.read().amended() {
             return None;
         }
-        let found = dirty.find(guard, hash, key);
-        self.miss_locked(&mut dirty, guard, &locked);
+        let found = locked.find_in_dirty(hash, key);
+        locked.miss();
         found
     }
 
@@ -387,13 +402,12 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         let guard = self.pin();
         let read = self.read(&guard);
         if read.amended() {
-            let dirty = self.dirty.lock();
-            let read = self.read(&guard);
-            if dirty.exists() {
-                return count_present(dirty.entries(read), limit);
+            let locked = self.lock(&guard);
+            if locked.dirty().exists() {
+                return count_present(locked.dirty().entries(locked.read()), limit);
             }
             // Cleared and not yet rebuilt since we looked: read is current again.
-            drop(dirty);
+            drop(locked);
             return count_present(self.read(&guard).entries(), limit);
         }
         count_present(read.entries(), limit)

@@ -1,6 +1,6 @@
 //! Compute-once insertion: `load_or_store_with` and its fallible and async forms reserve their
 //! key's entry while the user's code computes the value, and writers of that key wait in
-//! [`Reservations`] until the reservation ends.
+//! [`Reservations`](super::wait::Reservations) (`wait.rs`) until the reservation ends.
 //!
 //! Nothing is pinned while user code runs or while anyone waits: the reserving thread (or task)
 //! holds a [`Reservation`], which keeps the entry's memory alive by itself (see `Entry`'s
@@ -11,233 +11,21 @@
 //! alone, as if stored just before that `clear` and removed by it).
 
 use core::{
-    cell::RefCell,
     future::Future,
     hash::{BuildHasher, Hash},
     mem::ManuallyDrop,
     pin::Pin,
     ptr::NonNull,
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
 };
 
 use super::{
     RawMap,
     entry::{Ended, Entry, Reserve},
     value::{Owned, RetiredValue},
+    wait::{ReservedHere, Ticket, WaitBy},
 };
-use crate::{
-    primitive::sync::{Condvar, Mutex},
-    reclaim::{CloneOwned, Reclaim},
-};
-
-/// The waiting room of writers that found a key reserved.
-///
-/// Each waiter is registered under the address of the entry it waits for, while it still holds
-/// the guard under which it found the entry reserved; from then on it holds only its
-/// [`Ticket`]. Ending a reservation removes every waiter registered under that entry and wakes
-/// them (threads through the condition variable, tasks through their wakers); each then looks
-/// its key up again from the start. An address reused by a later entry at worst wakes a waiter
-/// early, which then finds the key's state for itself.
-#[derive(Default)]
-pub(super) struct Reservations {
-    waiting: Mutex<Waiting>,
-    /// Notified whenever a thread's registration is removed.
-    ended: Condvar,
-}
-
-/// The registered waiters.
-#[derive(Default)]
-struct Waiting {
-    next_ticket: u64,
-    list: Vec<Waiter>,
-}
-
-/// One registered waiter.
-struct Waiter {
-    /// The address of the reserved entry.
-    entry: usize,
-    ticket: u64,
-    wake: Wake,
-}
-
-/// How a waiter is woken.
-enum Wake {
-    /// A thread blocked in [`Reservations::wait`], on the condition variable.
-    Thread,
-    /// A task awaiting [`Reservations::ended`]: its waker, once it has been polled.
-    Task(Option<Waker>),
-}
-
-/// How a waiter waits: blocking its thread, or as a task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitBy {
-    Thread,
-    Task,
-}
-
-/// A registration in [`Reservations`]: the right to wait for one reservation to end. Holds no
-/// guard and does not touch the entry. Must be waited for or [forgotten](Reservations::forget)
-/// (the async waiter does so on drop), or it stays registered until the reservation ends.
-#[derive(Debug)]
-#[must_use = "a ticket must be waited for"]
-pub(crate) struct Ticket(u64);
-
-impl Waiting {
-    fn position(&self, ticket: &Ticket) -> Option<usize> {
-        self.list.iter().position(|w| w.ticket == ticket.0)
-    }
-}
-
-impl Reservations {
-    /// Registers the caller to be woken when the reservation on `entry` ends, which the caller
-    /// found under a guard it still holds (so `entry` is alive). `None` if it has already ended:
-    /// the caller looks again at once.
-    ///
-    /// # Panics
-    ///
-    /// If this thread holds that reservation (its closure writes the key it computes), which
-    /// would wait for itself forever.
-    #[cold]
-    pub(super) fn register<K, V, R: Reclaim>(
-        &self,
-        entry: &Entry<K, V, R>,
-        by: WaitBy,
-    ) -> Option<Ticket> {
-        // No lock is held here: the panic leaves everything consistent.
-        assert!(
-            !reserved_by_this_thread(entry),
-            "a `load_or_store_with` closure wrote the key it is computing (store, swap, \
-             load_or_store or load_or_store_with of the same key on the same map), which would \
-             wait for the closure itself forever"
-        );
-        let mut waiting = self.waiting.lock();
-        // The reserving thread leaves *reserved* before taking this lock to wake the waiters,
-        // so a reservation seen here, under the lock, is always followed by that wake-up.
-        if !entry.is_reserved() {
-            return None;
-        }
-        let ticket = waiting.next_ticket;
-        waiting.next_ticket += 1;
-        waiting.list.push(Waiter {
-            entry: address(entry),
-            ticket,
-            wake: match by {
-                WaitBy::Thread => Wake::Thread,
-                WaitBy::Task => Wake::Task(None),
-            },
-        });
-        Some(Ticket(ticket))
-    }
-
-    /// Blocks until the reservation `ticket` waits for has ended. The caller holds no guard.
-    #[cold]
-    pub(super) fn wait(&self, ticket: Option<Ticket>) {
-        let Some(ticket) = ticket else { return };
-        let mut waiting = self.waiting.lock();
-        while waiting.position(&ticket).is_some() {
-            waiting = self.ended.wait(waiting);
-        }
-    }
-
-    /// Whether the reservation `ticket` waits for has ended; if not, `cx`'s waker is woken
-    /// when it does.
-    fn poll_ended(&self, ticket: &Ticket, cx: &mut Context<'_>) -> Poll<()> {
-        let mut waiting = self.waiting.lock();
-        let Some(i) = waiting.position(ticket) else {
-            return Poll::Ready(());
-        };
-        match &mut waiting.list[i].wake {
-            Wake::Task(Some(waker)) if waker.will_wake(cx.waker()) => {}
-            wake => *wake = Wake::Task(Some(cx.waker().clone())),
-        }
-        Poll::Pending
-    }
-
-    /// Withdraws a registration that will not be waited for (a dropped async waiter). Leaves no
-    /// trace: wake-ups go to every waiter of an entry, so none is owed to this one.
-    fn forget(&self, ticket: Ticket) {
-        let mut waiting = self.waiting.lock();
-        if let Some(i) = waiting.position(&ticket) {
-            waiting.list.swap_remove(i);
-        }
-    }
-
-    /// A future that completes when the reservation `ticket` waits for has ended (at once for
-    /// `None`); dropping it withdraws the registration.
-    pub(super) fn ended(&self, ticket: Option<Ticket>) -> ReservationEnded<'_> {
-        ReservationEnded {
-            reservations: self,
-            ticket,
-        }
-    }
-
-    /// Wakes the waiters of the reservation on the entry at `entry`, which the caller has just
-    /// ended. Wakers run after the lock is released (a waker is user code).
-    fn notify(&self, entry: usize) {
-        let mut tasks = Vec::new();
-        let mut threads = false;
-        {
-            let mut waiting = self.waiting.lock();
-            if waiting.list.is_empty() {
-                return;
-            }
-            waiting.list.retain_mut(|w| {
-                if w.entry != entry {
-                    return true;
-                }
-                match &mut w.wake {
-                    Wake::Thread => threads = true,
-                    Wake::Task(waker) => tasks.extend(waker.take()),
-                }
-                false
-            });
-            if threads {
-                self.ended.notify_all();
-            }
-        }
-        tasks.into_iter().for_each(Waker::wake);
-    }
-
-    /// The number of registered waiters.
-    #[cfg(all(test, not(loom)))]
-    fn registered(&self) -> usize {
-        self.waiting.lock().list.len()
-    }
-}
-
-/// The future of [`Reservations::ended`].
-#[must_use = "futures do nothing unless awaited"]
-pub(crate) struct ReservationEnded<'a> {
-    reservations: &'a Reservations,
-    ticket: Option<Ticket>,
-}
-
-impl Future for ReservationEnded<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(ticket) = &self.ticket else {
-            return Poll::Ready(());
-        };
-        let ready = self.reservations.poll_ended(ticket, cx);
-        if ready.is_ready() {
-            self.ticket = None;
-        }
-        ready
-    }
-}
-
-impl Drop for ReservationEnded<'_> {
-    fn drop(&mut self) {
-        if let Some(ticket) = self.ticket.take() {
-            self.reservations.forget(ticket);
-        }
-    }
-}
-
-fn address<T>(value: &T) -> usize {
-    (&raw const *value).addr()
-}
+use crate::reclaim::{CloneOwned, Reclaim};
 
 /// A reservation held on an entry: the right, and the duty, to end it. Holds no guard.
 ///
@@ -289,55 +77,6 @@ impl<K, V, R: Reclaim, S> Drop for Reservation<'_, K, V, R, S> {
     }
 }
 
-#[cfg(not(loom))]
-std::thread_local! {
-    /// The addresses of the entries this thread holds a reservation on and is computing now,
-    /// innermost last (a closure computing one key may insert others with
-    /// `load_or_store_with`; an async initialiser is recorded while it is being polled).
-    static RESERVED_HERE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-#[cfg(loom)]
-loom::thread_local! {
-    // As above, per loom thread (loom runs its threads on one OS thread).
-    static RESERVED_HERE: RefCell<Vec<usize>> = RefCell::new(Vec::new());
-}
-
-/// Records, while it lives, that this thread runs the computation of a reservation it holds,
-/// so that a write of the same key from inside it panics rather than waiting for itself
-/// ([`reserved_by_this_thread`]).
-struct ReservedHere(usize);
-
-impl ReservedHere {
-    fn new<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> Self {
-        let address = address(entry);
-        // Without the thread-local (a thread being torn down), the re-entry goes undetected.
-        let _ = RESERVED_HERE.try_with(|here| here.borrow_mut().push(address));
-        ReservedHere(address)
-    }
-}
-
-impl Drop for ReservedHere {
-    fn drop(&mut self) {
-        let _ = RESERVED_HERE.try_with(|here| {
-            let mut here = here.borrow_mut();
-            if let Some(i) = here.iter().rposition(|&a| a == self.0) {
-                here.remove(i);
-            }
-        });
-    }
-}
-
-/// Whether this thread is computing the reservation on `entry`. A recorded address is that of
-/// an entry whose reservation this thread holds, which keeps the entry allocated, so no other
-/// entry can have its address.
-fn reserved_by_this_thread<K, V, R: Reclaim>(entry: &Entry<K, V, R>) -> bool {
-    let address = address(entry);
-    RESERVED_HERE
-        .try_with(|here| here.borrow().contains(&address))
-        .unwrap_or(false)
-}
-
 /// What one attempt of a compute-once call found.
 pub(crate) enum Step<'m, T, K, V, R: Reclaim, S> {
     /// The key has a value, as the caller's handle.
@@ -375,20 +114,17 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 Reserve::Expunged => {}
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(&guard);
-        let Some((entry, dirty_only)) =
-            self.entry_for_write_locked(&mut dirty, read, &guard, hash, k, &locked)
-        else {
+        let mut locked = self.lock(&guard);
+        let Some((entry, dirty_only)) = locked.entry_for_write(hash, k) else {
             let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
-            let entry = self.insert_new_locked(&mut dirty, read, &guard, hash, entry, &locked);
+            let entry = locked.insert_new(hash, entry);
             return Step::Mine(self.reservation(entry.ptr().as_non_null()));
         };
         let reserved = entry.try_reserve();
         if dirty_only {
-            self.miss_locked(&mut dirty, &guard, &locked);
+            locked.miss();
         }
-        drop(dirty);
+        drop(locked);
         match reserved {
             Reserve::Loaded(actual) => Step::Found(found(guard, actual)),
             Reserve::Reserved => Step::Mine(self.reservation(entry.ptr().as_non_null())),
@@ -506,9 +242,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     }
 }
 
-/// Polls an async initialiser with its reservation recorded in [`RESERVED_HERE`] during each
-/// poll, so that a blocking write of its own key from inside it panics instead of deadlocking
-/// the thread.
+/// Polls an async initialiser with its reservation recorded (`wait.rs`'s `RESERVED_HERE`)
+/// during each poll, so that a blocking write of its own key from inside it panics instead of
+/// deadlocking the thread.
 struct ComputeHere<'a, K, V, R: Reclaim, F> {
     entry: &'a Entry<K, V, R>,
     future: Pin<&'a mut F>,
@@ -547,9 +283,9 @@ impl<'m, K: Hash + Eq, V, R: Reclaim, S: BuildHasher> Reservation<'m, K, V, R, S
         let value = if map.read(&guard).links(hash, this.entry) {
             entry.publish_reserved(value)
         } else {
-            let dirty = map.dirty.lock();
-            if !(map.read(&guard).links(hash, this.entry) || dirty.links(hash, this.entry)) {
-                drop(dirty);
+            let locked = map.lock(&guard);
+            if !(locked.read().links(hash, this.entry) || locked.dirty().links(hash, this.entry)) {
+                drop(locked);
                 this.end();
                 let value = value.into_raw();
                 // SAFETY: `value` came from `alloc` and was never published: no other thread

@@ -158,7 +158,7 @@ pub(super) fn entry_hash<K, V, R: Reclaim>(e: &EntryPtr<K, V, R>) -> u64 {
 /// than the table itself is unpublished: so its entries are alive for `'g`.
 ///
 /// An unpublished table is itself what the map retires (see [`Retire`] below), together with
-/// the entries that die with it, recorded in `dies` by `replace_read_locked`: one allocation
+/// the entries that die with it, recorded in `dies` by `LockedMap::replace_read`: one allocation
 /// per replaced table, not a table and a separate box of garbage.
 pub(super) struct ReadOnly<K, V, R: Reclaim> {
     pub(super) table: Table<K, V, R>,
@@ -292,7 +292,7 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
     /// panics; the first such panic resumes after the rest (see [`DropAll`]).
     unsafe fn reclaim(ptr: NonNull<Self>) {
         // SAFETY: the table was boxed by `publish`, unpublished and retired by
-        // `replace_read_locked`, and is reclaimed once; no guard can reach it any more.
+        // `LockedMap::replace_read`, and is reclaimed once; no guard can reach it any more.
         let ReadOnly { table, dies, .. } = *unsafe { Box::from_raw(ptr.as_ptr()) };
         let mut drops = DropAll::new();
         let mut free = |entry: EntryPtr<K, V, R>| {

@@ -12,9 +12,9 @@ use hashbrown::HashTable;
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
-    reserve::{Ticket, WaitBy},
     table::ReadOnly,
     value::Incoming,
+    wait::{Ticket, WaitBy},
 };
 use crate::reclaim::Reclaim;
 
@@ -74,24 +74,21 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 Err(back) => new = Incoming::Owned(back),
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(guard);
-        let Some((entry, dirty_only)) =
-            self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
-        else {
+        let mut locked = self.lock(guard);
+        let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
             let entry = Entry::boxed(hash, key, new);
-            self.insert_new_locked(&mut dirty, read, guard, hash, entry, &locked);
+            locked.insert_new(hash, entry);
             self.present.added();
             return Ok(None);
         };
-        let swapped = entry.swap_locked(new.owned(), &locked);
+        let swapped = entry.swap_locked(new.owned(), locked.locked());
         if dirty_only {
             // Unlike Go's `Swap`, count a miss, as `LoadOrStore` does: a workload that keeps
             // rewriting keys only dirty has would otherwise take the lock on every call,
             // never promoting them to the lock-free path.
-            self.miss_locked(&mut dirty, guard, &locked);
+            locked.miss();
         }
-        drop(dirty);
+        drop(locked);
         match swapped {
             Ok(previous) => Ok(self.retire_previous(guard, &entry, previous)),
             Err(back) => Err(Blocked {
@@ -169,14 +166,11 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 }
             }
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(guard);
-        let Some((entry, dirty_only)) =
-            self.entry_for_write_locked(&mut dirty, read, guard, hash, &key, &locked)
-        else {
+        let mut locked = self.lock(guard);
+        let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
             let entry = Entry::boxed(hash, key, new);
-            let actual = self
-                .insert_new_locked(&mut dirty, read, guard, hash, entry, &locked)
+            let actual = locked
+                .insert_new(hash, entry)
                 .load()
                 .expect("a new entry is present");
             self.present.added();
@@ -184,9 +178,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         };
         let outcome = entry.try_load_or_store(new);
         if dirty_only {
-            self.miss_locked(&mut dirty, guard, &locked);
+            locked.miss();
         }
-        drop(dirty);
+        drop(locked);
         match outcome {
             LoadOrStore::Loaded(actual, _unused) => Ok((actual, true)),
             LoadOrStore::Stored(actual) => {
@@ -279,15 +273,14 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         } else if !read.amended() {
             None
         } else {
-            let (mut dirty, locked) = self.lock();
-            let read = self.read(&guard);
-            if let Some(entry) = read.find(hash, key) {
+            let mut locked = self.lock(&guard);
+            if let Some(entry) = locked.find_in_read(hash, key) {
                 attempt(&entry).map(|replaced| (entry, replaced))
-            } else if let Some(entry) = dirty.find(&guard, hash, key) {
+            } else if let Some(entry) = locked.find_in_dirty(hash, key) {
                 let replaced = attempt(&entry).map(|replaced| (entry, replaced));
                 // The key set did not change; count a miss so that a workload of such calls
                 // eventually promotes dirty and moves to the fast path (as Go does).
-                self.miss_locked(&mut dirty, &guard, &locked);
+                locked.miss();
                 replaced
             } else {
                 None
@@ -309,21 +302,15 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         if read.table.is_empty() && !read.amended() {
             return;
         }
-        let (mut dirty, locked) = self.lock();
-        let read = self.read(&guard);
+        let mut locked = self.lock(&guard);
+        let read = locked.read();
         if read.table.is_empty() && !read.amended() {
             return;
         }
-        let (dies, dead, present) = Self::unlink_for_clear_locked(&mut dirty, read, &locked);
-        self.restart_dead_checks_locked(&locked);
+        let (dies, dead, present) = locked.unlink_for_clear();
+        locked.restart_dead_checks();
         self.present.removed(present);
-        self.replace_read_locked(
-            ReadOnly::publish(HashTable::new()),
-            dies,
-            dead,
-            &guard,
-            &locked,
-        );
+        locked.replace_read(ReadOnly::publish(HashTable::new()), dies, dead);
     }
 
     /// Replaces `key`'s value with `f(&current)` by CAS; the stored value as the strategy's
