@@ -15,32 +15,42 @@ use crate::{
     unwind::DropAll,
 };
 
-/// The addresses behind the *expunged*, *reserved* and *orphaned* states: statics, so no
-/// allocation can ever share them. Statics with different contents, so they differ from each
-/// other even under a linker that folds identical read-only data into one address
-/// (`--icf=all`).
-static EXPUNGED_SENTINEL: u8 = 0xE;
-static RESERVED_SENTINEL: u8 = 0xA;
-static ORPHANED_SENTINEL: u8 = 0x0;
+/// The addresses behind the *expunged*, *reserved* and *orphaned* states: the top three of the
+/// address space, which no allocation can have, nor the dangling pointer of a boxed zero-sized
+/// value (its address is its alignment, a power of two no larger than 2^29). Pointers without
+/// provenance, never dereferenced.
+///
+/// With null, the four non-values are the four addresses that wrap to `0..=3` when 3 is added,
+/// so telling a value from a sentinel is one addition and one comparison ([`is_value`]), with
+/// no address to load, on every read.
+const EXPUNGED_ADDR: usize = usize::MAX;
+const RESERVED_ADDR: usize = usize::MAX - 1;
+const ORPHANED_ADDR: usize = usize::MAX - 2;
 
-/// The sentinel pointer of the *expunged* state, never dereferenced.
+/// Whether `p`, read from a slot, is a value pointer: neither null nor a sentinel.
+#[inline(always)]
+fn is_value<V>(p: *mut V) -> bool {
+    p.addr().wrapping_add(3) > 3
+}
+
+/// The sentinel pointer of the *expunged* state.
 #[inline]
 fn expunged<V>() -> *mut V {
-    (&raw const EXPUNGED_SENTINEL).cast_mut().cast::<V>()
+    core::ptr::without_provenance_mut(EXPUNGED_ADDR)
 }
 
-/// The sentinel pointer of the *reserved* state, never dereferenced.
+/// The sentinel pointer of the *reserved* state.
 #[inline]
 fn reserved<V>() -> *mut V {
-    (&raw const RESERVED_SENTINEL).cast_mut().cast::<V>()
+    core::ptr::without_provenance_mut(RESERVED_ADDR)
 }
 
-/// The sentinel pointer of the *orphaned* state, never dereferenced. Only a reclaimer writes
-/// it, and only the reserving thread reads it back (see [`Entry::end_reserved`]), so
-/// [`State::decode`] never meets it.
+/// The sentinel pointer of the *orphaned* state. Only a reclaimer writes it, and only the
+/// reserving thread reads it back (see [`Entry::end_reserved`]), so [`State::decode`] never
+/// meets it.
 #[inline]
 fn orphaned<V>() -> *mut V {
-    (&raw const ORPHANED_SENTINEL).cast_mut().cast::<V>()
+    core::ptr::without_provenance_mut(ORPHANED_ADDR)
 }
 
 /// A value slot, decoded: one row of [`Entry`]'s state table.
@@ -59,15 +69,18 @@ impl<V> State<V> {
     /// Decodes a pointer read from a slot.
     #[inline]
     pub(super) fn decode(p: *mut V) -> Self {
-        if p == expunged::<V>() {
-            State::Expunged
-        } else if p == reserved::<V>() {
-            State::Reserved
-        } else {
-            match NonNull::new(p) {
-                Some(value) => State::Present(value),
-                None => State::Deleted,
-            }
+        if is_value(p) {
+            return State::Present(NonNull::new(p).expect("null is not a value"));
+        }
+        debug_assert_ne!(
+            p.addr(),
+            ORPHANED_ADDR,
+            "only the reserving thread reads orphaned"
+        );
+        match p.addr() {
+            0 => State::Deleted,
+            EXPUNGED_ADDR => State::Expunged,
+            _ => State::Reserved,
         }
     }
 
@@ -205,7 +218,9 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
     /// Go's `entry.load`: the present value, if any.
     #[inline]
     pub(crate) fn load(&self) -> Option<NonNull<V>> {
-        self.state().present()
+        let p = self.value.load(R::READ_ORDERING);
+        // `filter` after `new`: the compiler folds `new`'s null check into `is_value`'s.
+        NonNull::new(p).filter(|_| is_value(p))
     }
 
     /// Whether the entry is expunged. Stable only under the lock.
@@ -769,6 +784,22 @@ mod tests {
     fn sentinels_have_distinct_addresses() {
         assert_ne!(expunged::<String>(), reserved::<String>());
         assert_ne!(expunged::<u8>(), reserved::<u8>());
+        assert_ne!(orphaned::<u8>(), reserved::<u8>());
+        for p in [
+            expunged::<u8>(),
+            reserved(),
+            orphaned(),
+            core::ptr::null_mut(),
+        ] {
+            assert!(!is_value(p), "{p:p} is not a value");
+        }
+        // Boxed zero-sized values are dangling pointers at their alignment, and are values.
+        let zst = Box::into_raw(Box::new(()));
+        assert!(is_value(zst) && is_value(Box::into_raw(Box::new([0_u64; 0]))));
+        #[repr(align(536870912))]
+        struct Huge;
+        assert!(is_value(Box::into_raw(Box::new(Huge))));
+        assert!(is_value(core::ptr::without_provenance_mut::<u8>(4)));
     }
 
     #[test]
