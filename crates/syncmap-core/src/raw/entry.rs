@@ -69,18 +69,20 @@ impl<V> State<V> {
     /// Decodes a pointer read from a slot.
     #[inline]
     pub(super) fn decode(p: *mut V) -> Self {
-        if is_value(p) {
-            return State::Present(NonNull::new(p).expect("null is not a value"));
-        }
-        debug_assert_ne!(
-            p.addr(),
-            ORPHANED_ADDR,
-            "only the reserving thread reads orphaned"
-        );
-        match p.addr() {
-            0 => State::Deleted,
-            EXPUNGED_ADDR => State::Expunged,
-            _ => State::Reserved,
+        match NonNull::new(p) {
+            Some(value) if is_value(p) => State::Present(value),
+            _ => {
+                debug_assert_ne!(
+                    p.addr(),
+                    ORPHANED_ADDR,
+                    "only the reserving thread reads it"
+                );
+                match p.addr() {
+                    0 => State::Deleted,
+                    EXPUNGED_ADDR => State::Expunged,
+                    _ => State::Reserved,
+                }
+            }
         }
     }
 

@@ -42,12 +42,24 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// Go's `Swap`, waiting out a `load_or_store_with` reservation of the key with no guard
     /// held. Returns the guard the swap was made under and the previous value, retired under it.
     fn swap_waiting(&self, key: K, value: V) -> (R::Guard<'_>, Option<NonNull<V>>) {
+        self.unblocked(key, value, Self::swap_ptr)
+    }
+
+    /// Runs a write `attempt` under a fresh guard until no `load_or_store_with` reservation of
+    /// the key blocks it, waiting for each one with no guard held. Returns the last attempt's
+    /// guard and result.
+    fn unblocked<T>(
+        &self,
+        key: K,
+        value: V,
+        attempt: impl Fn(&Self, &R::Guard<'_>, u64, K, Incoming<V, R>) -> Result<T, Blocked<K, V, R>>,
+    ) -> (R::Guard<'_>, T) {
         let hash = self.hash(&key);
         let (mut key, mut new) = (key, Incoming::Value(value));
         loop {
             let guard = self.pin();
-            match self.swap_ptr(&guard, hash, key, new) {
-                Ok(previous) => return (guard, previous),
+            match attempt(self, &guard, hash, key, new) {
+                Ok(done) => return (guard, done),
                 Err(blocked) => {
                     drop(guard);
                     self.reservations.wait(blocked.ticket);
@@ -120,23 +132,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// Go's `LoadOrStore`: the value found or stored, as the strategy's handle, and whether it
     /// was found. Waits out a `load_or_store_with` reservation of the key with no guard held.
     pub(crate) fn load_or_store(&self, key: K, value: V) -> (R::Ref<'_, V>, bool) {
-        let hash = self.hash(&key);
-        let (mut key, mut new) = (key, Incoming::Value(value));
-        loop {
-            let guard = self.pin();
-            match self.load_or_store_ptr(&guard, hash, key, new) {
-                Ok((actual, loaded)) => {
-                    // SAFETY: `actual` is linked (or was, and is retired) and was read under
-                    // `guard`.
-                    return (unsafe { R::make_ref(guard, actual) }, loaded);
-                }
-                Err(blocked) => {
-                    drop(guard);
-                    self.reservations.wait(blocked.ticket);
-                    (key, new) = (blocked.key, blocked.new);
-                }
-            }
-        }
+        let (guard, (actual, loaded)) = self.unblocked(key, value, Self::load_or_store_ptr);
+        // SAFETY: `actual` is linked (or was, and is retired) and was read under `guard`.
+        (unsafe { R::make_ref(guard, actual) }, loaded)
     }
 
     /// Go's `LoadOrStore`; or, if the key is reserved, registers to wait and gives key and
