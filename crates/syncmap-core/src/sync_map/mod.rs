@@ -11,6 +11,7 @@ use std::hash::RandomState;
 mod compute;
 mod iter;
 mod len;
+mod load_owned;
 mod owned;
 mod pinned;
 mod std_names;
