@@ -1,14 +1,24 @@
-//! Go's `sync.Map` for Rust, with [arc-swap] reclamation: loads return an owned `Arc<V>`.
+//! Go's `sync.Map` for Rust, with [arc-swap] reclamation: values live in `Arc`s, and an owned
+//! `Arc<V>` is one call away.
 //!
 //! A concurrent hash map for read-mostly workloads: loads of keys that are already in the read
 //! table take no lock. See [`syncmap_core`] for the design; this crate contributes the
 //! reclamation strategy [`ArcSwapReclaim`] and the aliases [`SyncMap`] and [`Pinned`].
 //!
-//! Values are stored as `Arc<V>`, and [`SyncMap::load`] returns a clone of that `Arc`: it needs
-//! no guard, does not borrow the map, delays no reclamation, is `Send` when `V: Send + Sync`, and
-//! may be kept across an `.await` or sent to another task. The price is a reference-count
-//! increment per load (a write to the value's cache line), where the epoch backends write
-//! nothing shared. [`SyncMap::pin`] still gives plain `&V` for a batch of reads.
+//! Values are stored as `Arc<V>`, and the methods follow arc-swap's names for its two kinds of
+//! load:
+//!
+//! * [`SyncMap::load`] returns an [`ArcRef`], which derefs to `V` and holds the arc-swap guard
+//!   the value was read under (arc-swap's `load`, which returns a `Guard`). It writes no shared
+//!   reference count, so threads loading the same key do not contend; it borrows the map, holds
+//!   back reclamation while it lives, and is `!Send`: a handle to use and drop.
+//! * [`SyncMap::load_owned`] (arc-swap's `load_full`), or [`ArcRef::into_arc`], returns the
+//!   value's `Arc<V>`: it holds no guard, does not borrow the map, delays no reclamation, is
+//!   `Send` when `V: Send + Sync`, and may be kept across an `.await`, sent to another task, or
+//!   outlive the map. The price is a reference-count increment (a write to the value's cache
+//!   line), which the epoch backends' loads do not pay either.
+//!
+//! [`SyncMap::pin`] gives plain `&V` for a batch of reads.
 //!
 //! The methods take Go's names (`store`, `load`, `load_and_delete`, ...); [`SyncMap`'s table of
 //! std names](SyncMap#std-names) maps std's `HashMap` names (`insert`, `get`, `get_mut`,
@@ -54,14 +64,16 @@
 //!
 //! let config: SyncMap<String, String> = SyncMap::new();
 //! config.store("mode".to_string(), "fast".to_string());
-//! let mode: Arc<String> = config.load("mode").unwrap();
+//! assert_eq!(*config.load("mode").unwrap(), "fast"); // a guard-backed `ArcRef`, no count written
+//! let mode: Arc<String> = config.load_owned("mode").unwrap(); // `load_full`: an owned `Arc`
 //! config.store("mode".to_string(), "safe".to_string());
 //! // The handle owns its value: it can leave the thread, and outlive the map.
 //! drop(config);
 //! thread::spawn(move || assert_eq!(*mode, "fast")).join().unwrap();
 //! ```
 //!
-//! A loaded value can be held across an `.await` in a `Send` future:
+//! An owned `Arc` can be held across an `.await` in a `Send` future (an `ArcRef` cannot: see
+//! [`ArcRef`]):
 //!
 //! ```
 //! use std::{future::Future, pin::pin, task::{Context, Poll, Waker}};
@@ -80,7 +92,7 @@
 //! let map: SyncMap<&str, Vec<u8>> = SyncMap::new();
 //! map.store("blob", vec![1, 2, 3]);
 //! let mut task = pin!(assert_send(async {
-//!     let blob = map.load("blob").unwrap();
+//!     let blob = map.load_owned("blob").unwrap();
 //!     yield_once().await;
 //!     blob.len()
 //! }));
@@ -109,7 +121,11 @@ use std::{
 };
 
 pub use syncmap_core::{ConcurrentMap, Stats};
-use syncmap_core::{Reclaim, Retire, reclaim::Retired, unwind::DropAll};
+use syncmap_core::{
+    Reclaim, Retire,
+    reclaim::{Guarded, Retired},
+    unwind::DropAll,
+};
 
 use crate::sync::{Current, Mutex, MutexGuard};
 
@@ -177,11 +193,13 @@ mod sync {
     }
 }
 
-/// Go's `sync.Map` whose loads return `Arc<V>`.
+/// Go's `sync.Map` whose values live in `Arc`s: [`load`](SyncMap::load) returns an [`ArcRef`]
+/// (no count written), [`load_owned`](SyncMap::load_owned) the `Arc<V>`.
 ///
 /// The method examples below name this alias `SyncMap`: they run as written after
 /// `use syncmap_arcswap::SyncMap;`. [`into_iter`](IntoIterator::into_iter) yields
-/// `(K, Arc<V>)`, since handles loaded earlier may still share a value.
+/// `(K, Arc<V>)`, since `Arc`s taken earlier ([`load_owned`](SyncMap::load_owned),
+/// [`ArcRef::into_arc`]) may still share a value.
 ///
 /// # std names
 ///
@@ -191,7 +209,7 @@ mod sync {
 /// | `std::collections::HashMap` | this map |
 /// |---|---|
 /// | `insert(k, v)` | [`store`](SyncMap::store); [`swap`](SyncMap::swap) returns the old value |
-/// | `get(&k)` | [`load`](SyncMap::load) (an `Arc<V>`); [`load_cloned`](SyncMap::load_cloned) (a clone of `V`); `pin().load(&k)` (`&V`) |
+/// | `get(&k)` | [`load`](SyncMap::load) (an [`ArcRef`]); [`load_owned`](SyncMap::load_owned) (the `Arc<V>`, arc-swap's `load_full`); [`load_cloned`](SyncMap::load_cloned) (a clone of `V`); `pin().load(&k)` (`&V`) |
 /// | `get_mut(&k)`, `entry(k).and_modify(f)` | [`update`](SyncMap::update) (`f` maps the old value to the new one) |
 /// | `remove(&k)` | [`load_and_delete`](SyncMap::load_and_delete), [`delete`](SyncMap::delete) |
 /// | `entry(k).or_insert(v)`, `.or_insert_with(f)` | [`load_or_store`](SyncMap::load_or_store), [`load_or_store_with`](SyncMap::load_or_store_with) |
@@ -206,12 +224,12 @@ mod sync {
 ///
 /// let map: SyncMap<&str, u32> = SyncMap::new();
 /// map.store("a", 1);
-/// let a: Arc<u32> = map.load("a").unwrap();
-/// assert_eq!(*a, 1);
+/// assert_eq!(*map.load("a").unwrap(), 1);
+/// let a: Arc<u32> = map.load_owned("a").unwrap();
 /// let owned: Vec<(&str, Arc<u32>)> = map.into_iter().collect();
 /// assert!(Arc::ptr_eq(&owned[0].1, &a), "the consumed map gives back the shared value");
 /// ```
-#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap"))]
+#[doc(alias("insert", "get", "get_mut", "remove", "entry", "HashMap", "load_full"))]
 pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapReclaim, S>;
 
 /// A pinned view of a [`SyncMap`], from [`SyncMap::pin`]: loads return `&V` without touching
@@ -242,6 +260,164 @@ pub type SyncMap<K, V, S = RandomState> = syncmap_core::SyncMap<K, V, ArcSwapRec
 /// });
 /// ```
 pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, ArcSwapReclaim, S>;
+
+/// A loaded value: derefs to `V`, and keeps it alive by holding the arc-swap guard the map
+/// read it under, so that [`SyncMap::load`] writes no reference count. [`into_arc`](Self::into_arc)
+/// turns it into the value's `Arc<V>`; [`SyncMap::load_owned`] loads that `Arc` directly
+/// (arc-swap's `load_full`). The handle that `swap`, `load_and_delete`, `load_or_store` and
+/// the other handle-returning methods give back as well.
+///
+/// It borrows the map, and is neither `Send` nor `Sync`. Like an arc-swap `Guard`, it is meant
+/// to be short-lived: it holds the map's generation, so while it lives nothing that the map
+/// retires is freed (every value overwritten or deleted meanwhile stays allocated), and each
+/// thread has only a few of arc-swap's fast debt slots, beyond which loads fall back to a
+/// reference count on the generation. Use [`into_arc`](Self::into_arc) or
+/// [`SyncMap::load_owned`] for a value that must be kept.
+///
+/// # Holding a value across `.await`, or sending it to a thread
+///
+/// An `ArcRef` held across an `.await` would hold back the map's reclamation for as long as the
+/// task sleeps, so it is `!Send` (arc-swap's own guard would allow it; a [`Pinned`] view, which
+/// one asks for in order to hold a guard, is `Send`): a future that must be `Send` (a spawned
+/// task) does not compile with one alive across an `.await`. rustc 1.95 says, for an `ArcRef<String>` named `name`:
+///
+/// ```text
+/// error: future cannot be sent between threads safely
+///    |
+///    = help: within `impl Future<Output = usize>`, the trait `Send` is not implemented for `NonNull<String>`
+/// note: future is not `Send` as this value is used across an await
+///    |
+///  6 |     let name = map.load(&1);
+///    |         ---- has type `Option<ArcRef<'_, String>>` which is not `Send`
+///  7 |     std::future::ready(()).await;
+///    |                            ^^^^^ await occurs here, with `name` maybe used later
+/// ```
+///
+/// ```compile_fail,E0277
+/// use syncmap_arcswap::SyncMap;
+///
+/// async fn handle(map: &SyncMap<u32, String>) -> usize {
+///     let name = map.load(&1);
+///     std::future::ready(()).await;
+///     name.map_or(0, |n| n.len())
+/// }
+///
+/// fn assert_send<T: Send>(_: T) {}
+/// let map = SyncMap::new();
+/// assert_send(handle(&map));
+/// ```
+///
+/// The way out is an owned `Arc<V>`: [`SyncMap::load_owned`] (`load_full` in arc-swap's
+/// terms) or `map.load(k)?.into_arc()`. It holds no guard, is `Send` when `V: Send + Sync`, and
+/// may outlive the map:
+///
+/// ```
+/// use std::sync::Arc;
+/// use syncmap_arcswap::SyncMap;
+///
+/// async fn handle(map: &SyncMap<u32, String>) -> usize {
+///     let name: Option<Arc<String>> = map.load_owned(&1); // no guard held from here on
+///     std::future::ready(()).await;
+///     name.map_or(0, |n| n.len())
+/// }
+///
+/// fn assert_send<T: Send>(_: T) {}
+/// let map = SyncMap::new();
+/// map.store(1, "one".to_string());
+/// assert_send(handle(&map));
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::{sync::Arc, thread};
+/// use syncmap_arcswap::{ArcRef, SyncMap};
+///
+/// let map: SyncMap<&str, String> = SyncMap::new();
+/// map.store("k", "old".to_string());
+/// let old: ArcRef<'_, String> = map.load("k").unwrap();
+/// map.store("k", "new".to_string());
+/// assert_eq!(old.as_str(), "old"); // the handle keeps the replaced value alive
+/// let old: Arc<String> = old.into_arc(); // now owned: it may leave the thread
+/// drop(map);
+/// thread::spawn(move || assert_eq!(*old, "old")).join().unwrap();
+/// ```
+#[doc(alias("Ref", "Guard", "load_full", "into_arc"))]
+pub struct ArcRef<'a, T> {
+    /// The value and the guard it was read under.
+    ///
+    /// Invariant: the value pointer came from `Arc::into_raw` (the map's `Stored`, an `Arc`),
+    /// and the map's own strong count, or a later owner's, is alive while the guard lives.
+    inner: Guarded<'a, Guard, T>,
+}
+
+impl<T> ArcRef<'_, T> {
+    /// Turns the handle into the value's `Arc<T>`: takes a new strong count (a write to the
+    /// value's count, which the handle avoided) and releases the guard. The result holds no
+    /// guard and does not borrow the map: it may cross threads and `.await`s and outlive the
+    /// map. [`SyncMap::load_owned`] does the same in one call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use syncmap_arcswap::SyncMap;
+    ///
+    /// let map: SyncMap<u8, Vec<u8>> = SyncMap::new();
+    /// map.store(1, vec![1, 2]);
+    /// let shared: Arc<Vec<u8>> = map.load(&1).unwrap().into_arc();
+    /// drop(map);
+    /// assert_eq!(*shared, [1, 2]);
+    /// ```
+    #[inline]
+    #[must_use]
+    #[doc(alias("load_full", "into_inner", "to_arc"))]
+    pub fn into_arc(self) -> Arc<T> {
+        let ptr: *const T = &*self.inner;
+        // SAFETY: the field's invariant: `ptr` came from `Arc::into_raw`, and a strong count is
+        // alive while `self.inner`'s guard lives, which it does until the end of this function,
+        // after the new count is taken.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+}
+
+impl<T> core::ops::Deref for ArcRef<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> AsRef<T> for ArcRef<'_, T> {
+    #[inline]
+    fn as_ref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> core::borrow::Borrow<T> for ArcRef<'_, T> {
+    #[inline]
+    fn borrow(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ArcRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for ArcRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
 
 /// How many retired objects the open generation collects before it is closed (unless
 /// [`Reclaim::flush`] closes it earlier).
@@ -458,9 +634,12 @@ impl Drop for Generation {
 //    once and reclaims its bag once. The strategy's drop hands the last bag to the open
 //    generation and releases it, and with it the chain, once the last guard is gone (the map
 //    drops all its guards before itself).
-// 3. Values are `Arc<T>` (`Stored`); `make_ref` takes a new strong count while the guard keeps
-//    the map's own count alive, so the returned `Arc<T>` owns its share, and a map moved away
-//    from such handles needs `Arc<V>: Send`, which `Stored<V> = Arc<V>` reports.
+// 3. Values are `Arc<T>` (`Stored`). `make_ref` returns an `ArcRef` that keeps the guard the
+//    pointer was read under, so by item 1 the value outlives the handle; the handle borrows the
+//    map (`'a`), so it never outlives the strategy either. `ArcRef::into_arc` takes a new strong
+//    count while that guard keeps the map's own count alive, so the `Arc<T>` it returns owns its
+//    share; a map moved away from such `Arc`s needs `Arc<V>: Send`, which `Stored<V> = Arc<V>`
+//    reports.
 // 4. `pin` (an arc-swap load), `retire` and `flush` (lock, push, and at times allocate and
 //    swap) do not unwind short of OOM. Reclaimers (user `Drop`s) run only where a generation is
 //    dropped, never with `pending` locked (a reclaimer may re-enter the map), and never in
@@ -471,7 +650,7 @@ impl Drop for Generation {
 //    resumes once they have run, from that drop.
 unsafe impl Reclaim for ArcSwapReclaim {
     type Guard<'a> = Guard;
-    type Ref<'a, T: 'a> = Arc<T>;
+    type Ref<'a, T: 'a> = ArcRef<'a, T>;
     type Stored<T> = Arc<T>;
 
     #[inline]
@@ -511,22 +690,24 @@ unsafe impl Reclaim for ArcSwapReclaim {
     }
 
     #[inline]
-    unsafe fn make_ref<'a, T: 'a>(guard: Guard, ptr: NonNull<T>) -> Arc<T> {
-        // SAFETY: `ptr` came from `Arc::into_raw` (our `Stored`) and was read under `guard`, so
-        // the map's own strong count is not given up (by `Arc::from_raw`, in a reclaimer) before
-        // `guard` is dropped, below.
-        let value = unsafe {
-            Arc::increment_strong_count(ptr.as_ptr());
-            Arc::from_raw(ptr.as_ptr())
-        };
-        drop(guard);
-        value
+    unsafe fn make_ref<'a, T: 'a>(guard: Guard, ptr: NonNull<T>) -> ArcRef<'a, T> {
+        // SAFETY: `ptr` came from `Arc::into_raw` (our `Stored`) and was read under `guard`,
+        // which the handle keeps: the value stays alive while the guard lives, because the
+        // generation holding its retirement cannot be freed before. That generation is the
+        // guard's or a newer one (one closed before the guard's load was closed after the store
+        // that unlinked `ptr`, so the read would not have found it: item 1 below), and a
+        // generation is freed only after every older one, including the guard's. So the map's
+        // own strong count is not given up (by `Arc::from_raw`, in a reclaimer) while the handle
+        // lives, which is also `ArcRef`'s invariant; `'a` borrows the map.
+        let inner = unsafe { Guarded::new(guard, ptr) };
+        ArcRef { inner }
     }
 }
 
 // SAFETY: every retired object is in a generation's bag, or pending; the strategy's drop hands
 // the pending ones to the open generation, and dropping `current` then frees the chain, since
-// every guard lives inside a call of the map or in a `Pinned` borrowing it (a loaded `Arc<V>`
-// holds no guard). So nothing is reclaimed after the strategy's drop, and borrowed keys and
-// values are sound; a loaded `Arc<V>` that outlives the map is bounded by `V`'s own lifetime.
+// every guard lives inside a call of the map or in a `Pinned` or `ArcRef` borrowing it (an
+// `Arc<V>` from `into_arc` or `load_owned` holds no guard). So nothing is reclaimed after the
+// strategy's drop, and borrowed keys and values are sound; an `Arc<V>` that outlives the map
+// is bounded by `V`'s own lifetime.
 unsafe impl<T> syncmap_core::Admits<T> for ArcSwapReclaim {}

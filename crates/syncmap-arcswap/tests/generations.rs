@@ -90,24 +90,54 @@ fn without_readers_replaced_values_are_freed_batch_by_batch() {
         freed,
         "a small promotion with nothing dead does not flush"
     );
-    let held = map.load(&0).unwrap();
+    let held = map.load_owned(&0).unwrap();
     map.delete(&0);
     for _ in 0..5 {
         map.store(0, Counted(drops.clone())); // revives the entry, then retires four
     }
     assert_eq!(drops.load(SeqCst), freed, "a partial batch waits");
     // `clear` retires the read table with every entry, and flushes: all is freed at once, but
-    // a loaded Arc keeps its value.
+    // an owned Arc keeps its value.
     map.clear();
     assert_eq!(
         drops.load(SeqCst),
         retired + 5,
-        "a flush frees the partial batch, except the value a loaded Arc holds"
+        "a flush frees the partial batch, except the value an owned Arc holds"
     );
     drop(held);
     assert_eq!(drops.load(SeqCst), retired + 6);
     drop(map);
     assert_eq!(drops.load(SeqCst), retired + 6);
+}
+
+#[test]
+fn a_loaded_arcref_holds_back_frees_and_into_arc_lets_go() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let first = Arc::new(AtomicUsize::new(0));
+    let map: SyncMap<u8, Counted> = SyncMap::new();
+    map.store(0, Counted(first.clone()));
+    let loaded = map.load(&0).unwrap(); // holds the generation, as a pin does
+    let strong = Arc::strong_count(&loaded.0);
+    for _ in 0..4 * BATCH {
+        map.store(0, Counted(drops.clone()));
+    }
+    map.clear();
+    assert_eq!(first.load(SeqCst), 0, "freed under a live ArcRef");
+    assert_eq!(drops.load(SeqCst), 0, "freed while an ArcRef was held");
+    assert_eq!(Arc::strong_count(&loaded.0), strong, "the value is intact");
+    // `into_arc` takes a count of its own and lets the generation go: the chain is freed,
+    // except the value the `Arc` now owns.
+    let owned = loaded.into_arc();
+    assert_eq!(
+        drops.load(SeqCst),
+        4 * BATCH,
+        "the ArcRef's guard was released"
+    );
+    assert_eq!(first.load(SeqCst), 0, "the Arc keeps its value");
+    drop(map);
+    assert!(Arc::ptr_eq(&owned.0, &first));
+    drop(owned);
+    assert_eq!(first.load(SeqCst), 1, "freed once, by the last owner");
 }
 
 #[test]

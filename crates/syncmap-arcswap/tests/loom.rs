@@ -18,9 +18,9 @@
 //!
 //! What is not: arc-swap's own lock-free `load`/`swap` (the stand-in is a lock, which orders
 //! more than arc-swap promises, so an ordering bug that only arc-swap's weaker guarantee allows
-//! would go unseen), and values shared through loaded `Arc<V>` handles (values stay in
-//! `std::sync::Arc`, whose counts loom does not see; the models use pinned loads, whose safety
-//! rests on the generations alone).
+//! would go unseen), and values shared through owned `Arc<V>` handles (`into_arc`,
+//! `load_owned`: values stay in `std::sync::Arc`, whose counts loom does not see; the models
+//! read through pinned loads and `ArcRef`s, whose safety rests on the generations alone).
 #![cfg(loom)]
 
 use std::{
@@ -107,6 +107,17 @@ fn reader(map: &Arc<Map>, allowed: &'static [u64]) -> thread::JoinHandle<()> {
     })
 }
 
+/// As [`reader`], through a per-call `load`: an `ArcRef` holding the guard it was read under.
+fn arcref_reader(map: &Arc<Map>, allowed: &'static [u64]) -> thread::JoinHandle<()> {
+    let map = Arc::clone(map);
+    thread::spawn(move || {
+        if let Some(value) = map.load(&1) {
+            let value = value.read();
+            assert!(allowed.contains(&value), "read {value}");
+        }
+    })
+}
+
 /// A map where key 1 (value 1) is in the read table, so loads of it take no lock. The
 /// promotion retired the first read table: the open generation's bag holds one object.
 fn promoted(drops: &std::sync::Arc<AtomicUsize>) -> Arc<Map> {
@@ -127,6 +138,23 @@ fn batch_closed_under_a_reader() {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let map = promoted(&drops);
         let reader = reader(&map, &[1, 2]);
+        map.store(1, Checked::new(2, &drops));
+        map.delete(&1);
+        reader.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 2, "the open bag was freed at the drop");
+    });
+}
+
+/// [`batch_closed_under_a_reader`] with a per-call `load`: the `ArcRef` it returns keeps the
+/// guard, so value 1 outlives it although no reference count was taken.
+#[test]
+fn batch_closed_under_a_loaded_arcref() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = promoted(&drops);
+        let reader = arcref_reader(&map, &[1, 2]);
         map.store(1, Checked::new(2, &drops));
         map.delete(&1);
         reader.join().unwrap();
@@ -214,7 +242,10 @@ fn clear_while_computing() {
         map.range(|_, _| true);
         let computing = {
             let (map, drops) = (Arc::clone(&map), std::sync::Arc::clone(&drops));
-            thread::spawn(move || map.load_or_store_with(1, || Checked::new(1, &drops)))
+            thread::spawn(move || {
+                let (value, loaded) = map.load_or_store_with(1, || Checked::new(1, &drops));
+                (value.into_arc(), loaded) // an owned `Arc`: the `ArcRef` borrows `map`
+            })
         };
         map.clear();
         // Read here, after the join: loom does not see `std::sync::Arc`'s counts (see the

@@ -3,7 +3,8 @@
 //!
 //! Most users want a backend crate, not this one: `syncmap-epoch` (crossbeam-epoch, the default
 //! choice, and seize as `syncmap_epoch::seize` with the `seize` feature) or `syncmap-arcswap`
-//! (loads return owned `Arc<V>` handles that may cross threads and `.await`). Each is a
+//! (values live in `Arc`s: `load_owned` returns an `Arc<V>` that may cross threads and
+//! `.await`). Each is a
 //! [`Reclaim`] strategy plus aliases of [`SyncMap`].
 //!
 //! # Contents

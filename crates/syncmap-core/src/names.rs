@@ -5,7 +5,8 @@ use crate::reclaim::{Reclaim, StoredPtr};
 
 /// The handle [`SyncMap::load`](crate::SyncMap::load) and friends return under strategy `R`:
 /// `syncmap_epoch::Ref<'a, V>` (holds an epoch guard), `syncmap_epoch::seize::Ref<'a, V>`, or
-/// `Arc<V>` with syncmap-arcswap. It derefs to `V`.
+/// `syncmap_arcswap::ArcRef<'a, V>` (holds an arc-swap guard; `into_arc` gives the `Arc<V>`).
+/// It derefs to `V`.
 ///
 /// # Examples
 ///

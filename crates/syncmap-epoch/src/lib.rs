@@ -172,8 +172,10 @@ pub type Pinned<'m, K, V, S = RandomState> = syncmap_core::Pinned<'m, K, V, Epoc
 ///   [`pin_owned`](seize::SyncMap::pin_owned) gives a `Send` view ([`seize::PinnedOwned`])
 ///   lending `&V` across `.await` (papaya's `pin_owned`); its plain `load` returns a `Ref` that
 ///   is not `Send` either;
-/// * the arc-swap backend, `syncmap_arcswap::SyncMap` (crate `syncmap-arcswap`), whose loads
-///   return an owned `Arc<V>` that is `Send` (when `V: Send + Sync`) and outlives the map.
+/// * the arc-swap backend, `syncmap_arcswap::SyncMap` (crate `syncmap-arcswap`), whose
+///   `load_owned` (arc-swap's `load_full`) returns an owned `Arc<V>` that is `Send` (when
+///   `V: Send + Sync`) and outlives the map; its plain `load` holds a guard and is not `Send`
+///   either.
 ///
 /// ```
 /// use syncmap_epoch::SyncMap;

@@ -342,6 +342,22 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         Some(unsafe { R::make_ref(guard, value) })
     }
 
+    /// `key`'s value as an owned copy that holds no guard ([`CloneOwned`]: a clone of `V`, or a
+    /// new share of its `Arc`).
+    #[inline]
+    pub(crate) fn load_owned<Q>(&self, key: &Q) -> Option<crate::Owned<V, R>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        R::Stored<V>: crate::reclaim::CloneOwned<V>,
+    {
+        let guard = self.pin_reads();
+        let value = self.load_ptr(&guard, key)?;
+        // SAFETY: `value` came from `alloc` (`Stored::into_raw`, or an inline value for `Box`)
+        // and was read under `guard`, which keeps it alive until the end of this call.
+        Some(unsafe { <R::Stored<V> as crate::reclaim::CloneOwned<V>>::clone_owned(value) })
+    }
+
     /// The locked half of Go's `Load`, `LoadAndDelete` and `CompareAndDelete`: re-checks read
     /// (dirty may have been promoted while we waited), then looks in dirty and counts a miss.
     ///

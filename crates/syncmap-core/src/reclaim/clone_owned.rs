@@ -13,7 +13,7 @@ use super::StoredPtr;
 /// What [`SyncMap::load_or_store_with_async`](crate::SyncMap::load_or_store_with_async) and its
 /// fallible form return, since a guard-bound handle may not be held across an `.await`: on the
 /// epoch and seize backends a clone of the value (wrap a costly value in an `Arc` to make it
-/// cheap), on the arc-swap backend the `Arc<V>` its loads return anyway.
+/// cheap), on the arc-swap backend the `Arc<V>` the map stores (as `load_owned` returns it).
 ///
 /// Sealed, like [`StoredPtr`].
 pub trait CloneOwned<T>: StoredPtr<T> {

@@ -15,7 +15,9 @@
 //!
 //! A guard-based strategy stores values in `Box`es and uses [`Guarded`] as its
 //! [`Ref`](Reclaim::Ref); a reference-counted one stores them in `Arc`s
-//! ([`Stored`](Reclaim::Stored)) and hands out owned clones (`syncmap-arcswap`).
+//! ([`Stored`](Reclaim::Stored)), so that owned shares are one count away
+//! ([`CloneOwned`], [`SyncMap::load_owned`](crate::SyncMap::load_owned)), while its `Ref` may
+//! still be guard-backed (`syncmap-arcswap`'s `ArcRef`).
 //!
 //! [`DeferToDrop`] is the smallest sound strategy: it frees nothing until the map is dropped. It
 //! is the reference the conformance suite and the loom models run against.

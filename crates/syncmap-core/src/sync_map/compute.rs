@@ -126,8 +126,8 @@ where
     /// Returns the value as [`Owned<V, R>`](crate::Owned), which holds no guard and so may be
     /// kept across later `.await`s and sent to other tasks: **a clone of `V`** on the epoch and
     /// seize backends (hence `V: Clone` there: store an `Arc<T>` to make the clone cheap), and
-    /// the **`Arc<V>`** the arc-swap backend's loads return. The future is `Send` when `K`, `V`,
-    /// `F` and `f`'s future are, and needs no particular runtime.
+    /// the **`Arc<V>`** on the arc-swap backend (what its `load_owned` returns). The future is
+    /// `Send` when `K`, `V`, `F` and `f`'s future are, and needs no particular runtime.
     ///
     /// Nothing is held while `f`'s future runs or while a task waits: no lock, no guard. The
     /// computing task's reservation is ended by dropping its future, so this is cancel-safe:

@@ -109,8 +109,8 @@ impl<K, V, R: Reclaim> fmt::Debug for Values<'_, K, V, R> {
 /// Values come as [`Owned<V, R>`](crate::Owned): plain `V` where the strategy stores values in
 /// `Box`es (syncmap-epoch, its seize map, [`DeferToDrop`](crate::reclaim::DeferToDrop)), as
 /// `std`'s and dashmap's maps give them; `Arc<V>` where it stores them in `Arc`s
-/// (syncmap-arcswap), because handles loaded earlier may outlive the map and still share the
-/// value. Items not taken are dropped with the iterator, each once.
+/// (syncmap-arcswap), because `Arc`s taken earlier (its `load_owned`) may outlive the map and
+/// still share the value. Items not taken are dropped with the iterator, each once.
 ///
 /// # Examples
 ///

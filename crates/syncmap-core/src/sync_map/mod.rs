@@ -11,6 +11,7 @@ use std::hash::RandomState;
 mod compute;
 mod iter;
 mod len;
+mod load_owned;
 mod owned;
 mod pinned;
 mod std_names;
@@ -33,8 +34,9 @@ use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 /// The examples of the methods below are written against a backend's alias, `SyncMap<K, V>`
 /// (or `SyncMap<K, V, S>` with a hasher), without saying which: they read the same with
 /// `use syncmap_epoch::SyncMap;`, `use syncmap_epoch::seize::SyncMap;` or
-/// `use syncmap_arcswap::SyncMap;` (whose loads return `Arc<V>`, so `*` and `as_deref` work
-/// alike). Copy the `use` line from the backend's own docs. As doc tests they run against
+/// `use syncmap_arcswap::SyncMap;` (whose loads return an `ArcRef`, which derefs to `V` as
+/// every backend's handle does, so `*` and `as_deref` work alike). Copy the `use` line from
+/// the backend's own docs. As doc tests they run against
 /// [`DeferToDrop`](crate::reclaim::DeferToDrop), through a hidden alias.
 ///
 /// # Design
