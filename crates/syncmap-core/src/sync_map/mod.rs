@@ -11,7 +11,6 @@ use std::hash::RandomState;
 mod compute;
 mod iter;
 mod len;
-mod load_owned;
 mod owned;
 mod pinned;
 mod std_names;
