@@ -133,8 +133,9 @@ impl<V> State<V> {
 /// # Reservations hold no guard
 ///
 /// The thread that reserved an entry runs the user's closure (or awaits the user's future)
-/// holding no guard, so a `clear` or a compaction may unlink and retire the entry meanwhile,
-/// and the strategy may reclaim it before the reservation ends. The reservation itself keeps
+/// holding no guard, so a `clear` may unlink and retire the entry meanwhile (a compaction keeps
+/// reserved entries: it expunges only deleted ones), and the strategy may reclaim it before the
+/// reservation ends. The reservation itself keeps
 /// the entry's memory alive, by a hand-over between the two parties that may free it:
 ///
 /// * the reclaimer ([`Retire::reclaim`]) frees an entry whose slot is not *reserved*; if it is,

@@ -7,8 +7,9 @@
 //! *Reservations hold no guard*), and a waiter holds a [`Ticket`], which names the entry by
 //! address only. A guard is taken again to publish the value, and a lookup under it decides
 //! whether the entry is still linked (then the value is published into it, as a store) or was
-//! unlinked by a `clear` or a compaction meanwhile (then the value is returned to the caller
-//! alone, as if stored just before that `clear` and removed by it).
+//! unlinked by a `clear` meanwhile (then the value is returned to the caller alone, as if
+//! stored just before that `clear` and removed by it; a compaction never unlinks a reserved
+//! entry).
 
 use core::{
     future::Future,
@@ -157,8 +158,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
     }
 
-    /// As [`load_or_store_with`](Self::load_or_store_with), for a fallible `f`. On `Err`, nothing is stored, and the
-    /// waiters wake to compute the value themselves.
+    /// As [`load_or_store_with`](Self::load_or_store_with), for a fallible `f`. On `Err`,
+    /// nothing is stored, and the waiters wake to compute the value themselves.
     pub(crate) fn try_load_or_store_with<F, E>(
         &self,
         key: K,
@@ -263,9 +264,9 @@ impl<'m, K: Hash + Eq, V, R: Reclaim, S: BuildHasher> Reservation<'m, K, V, R, S
     /// Publishes `value` and ends the reservation: returns a guard and the value's pointer,
     /// valid while that guard lives.
     ///
-    /// The entry may have been unlinked (by a `clear` or a compaction) while the value was
-    /// computed, with no guard held. So a fresh guard is taken, and the entry is looked for, by
-    /// address, in the tables reachable under it: in read, or under the lock in read and dirty.
+    /// The entry may have been unlinked by a `clear` while the value was computed, with no
+    /// guard held. So a fresh guard is taken, and the entry is looked for, by address, in the
+    /// tables reachable under it: in read, or under the lock in read and dirty.
     /// * Found: it was linked when the guard could see it, so the strategy cannot reclaim it
     ///   (nor a value published into it) before the guard is dropped; the value is published
     ///   (under the lock, if found there, so that no unlinking comes between).
