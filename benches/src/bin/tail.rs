@@ -51,7 +51,7 @@ use std::{
 };
 
 use syncmap_benches::{
-    harness::human_ns,
+    harness::{human_ns, thread_cpu_ns},
     maps::{BenchMap, ReadMap, Visitor, for_each_map},
 };
 
@@ -84,18 +84,6 @@ struct Histogram {
 
 /// Calls between two reads of the thread's CPU time.
 const CPU_WINDOW: u32 = 256;
-
-/// This thread's CPU time (user and system), in nanoseconds.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable `timespec`; `CLOCK_THREAD_CPUTIME_ID` is a clock every
-    // Linux kernel has, and on failure `ts` keeps its zeroes.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 impl Histogram {
     fn new() -> Histogram {

@@ -263,3 +263,92 @@ fn clear_while_computing() {
         assert_eq!(drops.load(Relaxed), 2, "values 20 and 1, once each");
     });
 }
+
+/// A key that loom can tell was freed under a reader: `Eq`, which a lookup runs on the stored
+/// key, reads it; `Drop`, when its entry is freed, writes it. The cell is boxed so that entries
+/// stay small enough for the arena's chunks under loom (loom's cells are large).
+struct Key {
+    id: u64,
+    cell: Box<UnsafeCell<u64>>,
+}
+
+// SAFETY: as for `Checked`: the cell is written only in `Drop`.
+unsafe impl Sync for Key {}
+
+impl Key {
+    fn new(id: u64) -> Self {
+        Key {
+            id,
+            cell: Box::new(UnsafeCell::new(id)),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        // SAFETY: only `Drop` writes the cells; loom reports it if that write may race this read.
+        let (a, b) = (
+            self.cell.with(|p| unsafe { *p }),
+            other.cell.with(|p| unsafe { *p }),
+        );
+        assert!(a != FREED && b != FREED, "compared a freed key");
+        self.id == other.id
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`, as for `Checked`.
+        self.cell.with_mut(|p| unsafe { *p = FREED });
+    }
+}
+
+/// The entry arena's slot reuse under a reader: a `clear` unlinks key 1's entry and the writer
+/// then stores new keys, whose entries come from the arena (under loom every map uses one, in
+/// chunks of a few slots), taking the cleared entry's slot once the strategy has freed it. A
+/// reader pinned before may still be comparing key 1 in that slot: loom checks that the key's
+/// drop (and so the slot's reuse, which follows it) happens after the reader is done, and that
+/// every key and value is dropped exactly once.
+#[test]
+fn arena_slot_reused_under_a_reader() {
+    type Keyed =
+        syncmap_core::SyncMap<Key, Checked, ArcSwapReclaim, BuildHasherDefault<DefaultHasher>>;
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let map = Arc::new(Keyed::default());
+        map.store(Key::new(1), Checked::new(1, &drops));
+        map.range(|_, _| true);
+        let reader = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                let pinned = map.pin();
+                if let Some(value) = pinned.load(&Key::new(1)) {
+                    assert_eq!(value.read(), 1);
+                }
+            })
+        };
+        map.clear();
+        // Enough new keys to use up the chunk's fresh slots (two or three, under loom), so
+        // that the last one takes a freed slot if there is one.
+        for id in 2..=4 {
+            map.store(Key::new(id), Checked::new(id, &drops));
+        }
+        reader.join().unwrap();
+        let pinned = map.pin();
+        assert!(pinned.load(&Key::new(1)).is_none());
+        for id in 2..=4 {
+            assert_eq!(pinned.load(&Key::new(id)).map(Checked::read), Some(id));
+        }
+        drop(pinned);
+        drop(map);
+        assert_eq!(drops.load(Relaxed), 4, "values 1 to 4, once each");
+    });
+}

@@ -16,6 +16,7 @@ use core::{borrow::Borrow, ptr::NonNull};
 use hashbrown::HashTable;
 
 use super::{
+    arena::{ARENA_MIN_ENTRIES, Arena},
     entry::{Entry, EntryPtr, State},
     table::{
         Dies, DirtyEntries, Entries, INLINE_DEAD, Linked, ReadOnly, Table, bucket_entries,
@@ -83,6 +84,8 @@ pub(super) struct Dirty<K, V, R: Reclaim> {
     /// The capacity asked for at construction, used by the first rebuild only.
     capacity_hint: usize,
     pub(super) stats: LockedStats,
+    /// Where new entries of a large map come from (`arena.rs`).
+    pub(super) arena: Arena,
     /// The proof of holding the lock, lent to whoever borrows `Dirty` (see the invariants).
     locked: Locked<'static>,
 }
@@ -116,6 +119,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             spare: HashTable::new(),
             capacity_hint,
             stats: LockedStats::default(),
+            arena: Arena::new(Entry::<K, V, R>::LAYOUT),
             // SAFETY: the caller's contract: this value lives in the map's dirty mutex, and
             // lends the proof only through borrows of itself, which only the lock holder (or the
             // map's exclusive owner) has.
@@ -127,6 +131,14 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     #[inline]
     pub(super) fn locked(&self) -> &Locked<'_> {
         &self.locked
+    }
+
+    /// The arena for a new entry, once the map is large enough to use one
+    /// ([`ARENA_MIN_ENTRIES`]); `read` is the current read table.
+    #[inline]
+    pub(super) fn arena(&mut self, read: &ReadOnly<K, V, R>) -> Option<&mut Arena> {
+        let large = self.table_len().max(read.table.len()) >= ARENA_MIN_ENTRIES;
+        (Entry::<K, V, R>::IN_ARENA && large).then_some(&mut self.arena)
     }
 
     /// Whether dirty exists (Go's `m.dirty != nil`).

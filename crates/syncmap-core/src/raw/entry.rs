@@ -3,9 +3,12 @@
 //! allocation (with the inline slot of a new key's first value, [`WithSlot`]), its freeing and
 //! its reclamation.
 
-use core::{borrow::Borrow, marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
+
+use core::alloc::Layout;
 
 use super::{
+    arena::{self, ARENA_TAG, Arena},
     token::Locked,
     value::{Incoming, Owned, RetiredValue, dealloc},
 };
@@ -198,8 +201,12 @@ pub(crate) enum Reserve<V> {
 
 impl<K, V, R: Reclaim> Entry<K, V, R> {
     /// A new entry reserved by the caller, on the heap.
-    pub(crate) fn boxed_reserved(hash: u64, key: K) -> EntryPtr<K, V, R> {
-        Self::allocate(hash, key, Err(reserved::<V>()))
+    pub(crate) fn boxed_reserved(
+        hash: u64,
+        key: K,
+        arena: Option<&mut Arena>,
+    ) -> EntryPtr<K, V, R> {
+        Self::allocate(hash, key, Err(reserved::<V>()), arena)
     }
 
     #[inline]
@@ -208,7 +215,10 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.hash == hash && self.key.borrow() == key
+        // Keys only: the table's control byte already matched the hash's top 7 bits, and the
+        // cached hash carries the arena tag ([`ARENA_TAG`]).
+        let _ = hash;
+        self.key.borrow() == key
     }
 
     /// The slot's current state (a load with the strategy's `READ_ORDERING`, acquire or
@@ -579,51 +589,78 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         && !core::mem::needs_drop::<V>()
         && core::mem::size_of::<V>() <= INLINE_MAX;
 
+    /// The layout an entry is allocated with: a [`WithSlot`] if values may live inline
+    /// ([`INLINE`](Self::INLINE)), the plain entry otherwise.
+    pub(crate) const LAYOUT: Layout = if Self::INLINE {
+        Layout::new::<WithSlot<K, V, R>>()
+    } else {
+        Layout::new::<Entry<K, V, R>>()
+    };
+
+    /// Whether entries of this type can come from an arena ([`arena::fits`]).
+    pub(crate) const IN_ARENA: bool = arena::fits(Self::LAYOUT);
+
     /// A new entry holding `value` (inline if [`INLINE`](Self::INLINE) and not yet on the
-    /// heap), on the heap.
-    pub(crate) fn boxed(hash: u64, key: K, value: Incoming<V, R>) -> EntryPtr<K, V, R> {
+    /// heap), in a slot of `arena` if given, on the heap otherwise.
+    pub(crate) fn boxed(
+        hash: u64,
+        key: K,
+        value: Incoming<V, R>,
+        arena: Option<&mut Arena>,
+    ) -> EntryPtr<K, V, R> {
         match value {
-            Incoming::Value(value) if Self::INLINE => Self::allocate(hash, key, Ok(value)),
-            value => Self::allocate(hash, key, Err(value.owned().into_raw().as_ptr())),
+            Incoming::Value(value) if Self::INLINE => Self::allocate(hash, key, Ok(value), arena),
+            value => Self::allocate(hash, key, Err(value.owned().into_raw().as_ptr()), arena),
         }
     }
 
     /// Allocates an entry whose slot holds `value`: `Ok` a value to keep inline (only when
     /// `INLINE`), `Err` a pointer (a value from [`alloc`](super::value::alloc), or a sentinel).
-    pub(super) fn allocate(hash: u64, key: K, value: Result<V, *mut V>) -> EntryPtr<K, V, R> {
-        if !Self::INLINE {
-            let Err(value) = value else {
-                unreachable!("inline values only when INLINE")
-            };
-            let entry = Box::new(Entry {
-                hash,
-                key,
-                value: AtomicPtr::new(value),
-                _reclaim: PhantomData,
-            });
-            return EntryPtr(NonNull::from(Box::leak(entry)));
-        }
-        let raw = Box::into_raw(Box::<WithSlot<K, V, R>>::new_uninit()).cast::<WithSlot<K, V, R>>();
-        // SAFETY: `raw` is a fresh, exclusively owned allocation of a `WithSlot`; we initialize
-        // both fields through raw places before anything reads them. The slot pointer stored in
-        // `value` derives from `raw`, so it may read the slot for the allocation's whole life.
+    /// In a slot of `arena` if given (which then holds slots of [`LAYOUT`](Self::LAYOUT)), and
+    /// then tagged so in its cached hash ([`ARENA_TAG`]); on the heap otherwise.
+    pub(super) fn allocate(
+        hash: u64,
+        key: K,
+        value: Result<V, *mut V>,
+        arena: Option<&mut Arena>,
+    ) -> EntryPtr<K, V, R> {
+        let (raw, hash) = match arena {
+            Some(arena) if Self::IN_ARENA => (arena.alloc(), hash | ARENA_TAG),
+            _ => {
+                // SAFETY: an entry has a nonzero size (it holds a pointer).
+                let raw = unsafe { std::alloc::alloc(Self::LAYOUT) };
+                let raw = NonNull::new(raw)
+                    .unwrap_or_else(|| std::alloc::handle_alloc_error(Self::LAYOUT));
+                (raw, hash & !ARENA_TAG)
+            }
+        };
+        let raw = raw.as_ptr();
+        let slot = raw
+            .wrapping_add(core::mem::offset_of!(WithSlot<K, V, R>, slot))
+            .cast::<V>();
+        let value = match value {
+            Ok(inline) => {
+                debug_assert!(Self::INLINE, "inline values only when INLINE");
+                // SAFETY: `raw` is a fresh, exclusively owned allocation of `LAYOUT`, which is a
+                // `WithSlot` when values are inline: the slot is in bounds and aligned. The
+                // pointer stored below derives from `raw`, so it may read the slot for the
+                // allocation's whole life.
+                unsafe { slot.write(inline) };
+                slot
+            }
+            Err(ptr) => ptr,
+        };
+        // SAFETY: `raw` is fresh and exclusively ours, sized and aligned for an entry at offset
+        // 0 (`WithSlot` is `repr(C)`, entry first).
         unsafe {
-            let slot = (&raw mut (*raw).slot).cast::<V>();
-            let value = match value {
-                Ok(inline) => {
-                    slot.write(inline);
-                    slot
-                }
-                Err(ptr) => ptr,
-            };
-            (&raw mut (*raw).entry).write(Entry {
+            raw.cast::<Entry<K, V, R>>().write(Entry {
                 hash,
                 key,
                 value: AtomicPtr::new(value),
                 _reclaim: PhantomData,
             });
         }
-        EntryPtr(NonNull::new(raw.cast::<Entry<K, V, R>>()).expect("Box pointers are non-null"))
+        EntryPtr(NonNull::new(raw.cast::<Entry<K, V, R>>()).expect("allocations are non-null"))
     }
 
     /// Whether `value` (read from this entry's slot) is the inline first value, which lives and
@@ -677,6 +714,83 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         drops.finish();
     }
 
+    /// Frees many entries, as [`free`](Self::free) each, or as [`Retire::reclaim`] each if
+    /// `reclaiming` (an entry still reserved is then handed over instead), with every `Drop`
+    /// run even if one panics (the first panic is left in `drops`). Arena slots go back a few
+    /// dozen per hold of their pool's lock, and each entry's memory (then its value's) is
+    /// fetched a few entries ahead, so that a large batch (a map's drop, a `clear`'s
+    /// reclamation) does not wait out a cache miss per entry. Allocates nothing: it runs inside
+    /// the strategy's reclamation, which a load may trigger.
+    ///
+    /// # Safety
+    ///
+    /// As for `free` (or `reclaim`), for each entry; all come from one map.
+    pub(crate) unsafe fn free_batch(
+        entries: impl IntoIterator<Item = NonNull<Self>>,
+        reclaiming: bool,
+        drops: &mut DropAll,
+    ) {
+        /// Entries in flight: fetched, not yet freed.
+        const AHEAD: usize = 16;
+        /// Arena slots returned per hold of the pool's lock.
+        const SLOTS: usize = 64;
+        let mut ahead = [None::<NonNull<Self>>; AHEAD];
+        let mut slots = [None::<NonNull<u8>>; SLOTS];
+        let mut pending = 0;
+        let flush = |slots: &mut [Option<NonNull<u8>>; SLOTS], n: usize| {
+            // SAFETY: each slot held an entry freed below (its contents moved out), from this
+            // map's arena, listed once.
+            unsafe { arena::free_all(slots[..n].iter_mut().map_while(Option::take)) };
+        };
+        let mut free_one = |ptr: NonNull<Self>, drops: &mut DropAll| {
+            // SAFETY: the entry is alive until freed here (caller's contract).
+            let entry = unsafe { ptr.as_ref() };
+            if reclaiming && entry.hand_over_reserved() {
+                // The reserving thread frees it when its reservation ends (`Entry`'s docs).
+                return;
+            }
+            let in_arena = entry.in_arena();
+            // An inline value has no drop glue (`INLINE`): it goes with the memory.
+            let value = entry.load().filter(|v| !entry.is_inline(*v));
+            // SAFETY: the key is read once; the memory is then freed without dropping it.
+            let key = unsafe { core::ptr::read(&entry.key) };
+            if in_arena {
+                slots[pending] = Some(ptr.cast::<u8>());
+                pending += 1;
+                if pending == SLOTS {
+                    flush(&mut slots, pending);
+                    pending = 0;
+                }
+            } else {
+                // SAFETY: the key was moved out and the value pointer taken; an untagged entry
+                // came from `alloc(LAYOUT)`, and is freed once (caller's contract).
+                unsafe { std::alloc::dealloc(ptr.as_ptr().cast(), Self::LAYOUT) };
+            }
+            // SAFETY: not inline, so the slot owned a value from `alloc`, released once here.
+            let value = value.map(|value| unsafe { R::Stored::<V>::from_raw(value) });
+            drops.run(|| drop(value));
+            drops.run(|| drop(key));
+        };
+        for (i, ptr) in entries.into_iter().enumerate() {
+            prefetch(ptr.as_ptr());
+            // Half-way through the window, the entry has arrived: fetch its value.
+            if let Some(mid) = ahead[(i + AHEAD / 2) % AHEAD] {
+                // SAFETY: the entry is alive until freed here.
+                let value = unsafe { mid.as_ref() }.value.load(Relaxed);
+                if is_value(value) {
+                    prefetch(value);
+                }
+            }
+            if let Some(oldest) = ahead[i % AHEAD].replace(ptr) {
+                free_one(oldest, drops);
+            }
+        }
+        for ptr in ahead.into_iter().flatten() {
+            free_one(ptr, drops);
+        }
+        flush(&mut slots, pending);
+    }
+
     /// Takes an unreachable entry apart: its key, and its present value as the strategy gives
     /// it back ([`StoredPtr::Owned`]).
     ///
@@ -705,21 +819,42 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         (key, value)
     }
 
-    /// Frees an entry's memory without dropping anything in it.
+    /// Frees an entry's memory without dropping anything in it: its arena slot, or its heap
+    /// allocation.
     ///
     /// # Safety
     ///
     /// As for [`free`](Self::free), and the caller has moved out (or dropped) what it needed.
     unsafe fn dealloc_only(ptr: NonNull<Self>) {
-        if Self::INLINE {
-            // SAFETY: as in `free`; `ManuallyDrop` is `repr(transparent)`, so the layout is the
-            // one allocated, and dropping the box frees memory without dropping contents.
-            drop(unsafe { Box::from_raw(ptr.as_ptr().cast::<ManuallyDrop<WithSlot<K, V, R>>>()) });
+        // SAFETY: the entry is still allocated (the caller's contract); its hash is plain data.
+        let in_arena = unsafe { ptr.as_ref() }.in_arena();
+        if in_arena {
+            // SAFETY: a tagged entry came from `Arena::alloc`, and is freed once (caller).
+            unsafe { arena::free(ptr.cast()) }
         } else {
-            // SAFETY: as above, for a plain entry.
-            drop(unsafe { Box::from_raw(ptr.as_ptr().cast::<ManuallyDrop<Self>>()) });
+            // SAFETY: an untagged entry came from `alloc(LAYOUT)` in `allocate`.
+            unsafe { std::alloc::dealloc(ptr.as_ptr().cast(), Self::LAYOUT) }
         }
     }
+
+    /// Whether the entry lives in an arena chunk (its hash carries [`ARENA_TAG`]).
+    #[inline]
+    pub(crate) fn in_arena(&self) -> bool {
+        self.hash & ARENA_TAG != 0
+    }
+}
+
+/// Asks the CPU to start loading the cache line at `p` (a hint: no effect on what the program
+/// does, and none on targets without one).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program can observe and never faults.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 impl<K, V, R: Reclaim> Drop for Entry<K, V, R> {
@@ -774,7 +909,7 @@ mod tests {
     }
 
     fn with_entry(test: impl FnOnce(&E, &Locked<'_>)) {
-        let ptr = Entry::boxed(7, "k", Incoming::Owned(owned("a")));
+        let ptr = Entry::boxed(7, "k", Incoming::Owned(owned("a")), None);
         // SAFETY: no other thread exists; the test stands in for the lock holder.
         let locked = unsafe { Locked::new() };
         // SAFETY: the entry stays alive until reclaimed below.

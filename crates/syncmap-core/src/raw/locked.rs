@@ -6,6 +6,7 @@ use core::{borrow::Borrow, ptr::NonNull};
 
 use super::{
     RawMap,
+    arena::Arena,
     dirty::Dirty,
     entry::EntryPtr,
     table::{Dies, Linked, ReadOnly},
@@ -178,6 +179,12 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
                 .find(self.guard, hash, key)
                 .map(|entry| (entry, true))
         }
+    }
+
+    /// The arena a new entry comes from, if the map is large enough for one.
+    #[inline]
+    pub(super) fn arena(&mut self) -> Option<&mut Arena> {
+        self.dirty.arena(self.read)
     }
 
     /// Links a new key's entry into dirty, first rebuilding dirty and marking read amended if

@@ -21,6 +21,8 @@
 //!   [`Linked`](table::Linked) entries borrowed from them;
 //! * `entry.rs`: an entry, its value slot's states, and its memory (allocation, the inline
 //!   slot, freeing);
+//! * `arena.rs`: the chunks a large map's entries come from, allocated under the lock and
+//!   freed on any thread;
 //! * `value.rs`: a value's life, from arrival to reclamation;
 //! * `token.rs`: [`Locked`](token::Locked), the proof of holding the lock that entries' `*_locked`
 //!   methods ask for.
@@ -38,6 +40,7 @@
 //! `Reclaim::retire` and its *Exactly once* item rely on) is required by the safe layer,
 //! `SyncMap`, its only caller.
 
+mod arena;
 mod bound;
 mod dirty;
 mod entry;
@@ -265,10 +268,12 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
 impl<K, V, R: Reclaim, S> Drop for RawMap<K, V, R, S> {
     fn drop(&mut self) {
         let mut drops = DropAll::new();
-        for entry in self.take_entries() {
-            // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
-            drops.run(|| unsafe { Entry::free(entry.as_non_null()) });
-        }
+        let entries = self.take_entries();
+        // Nothing allocates from the arena any more: its chunks now go as their last slots do.
+        self.dirty.get_mut().arena.close();
+        let entries = entries.into_iter().map(entry::EntryPtr::as_non_null);
+        // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
+        unsafe { Entry::free_batch(entries, false, &mut drops) };
         // SAFETY: `take_entries` left an empty, unshared read table in place.
         drop(unsafe { Box::from_raw(self.read.load(Relaxed)) });
         drops.finish();

@@ -117,7 +117,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
         let mut locked = self.lock(&guard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, k) else {
-            let entry = Entry::boxed_reserved(hash, key.take().expect("still ours"));
+            let entry =
+                Entry::boxed_reserved(hash, key.take().expect("still ours"), locked.arena());
             let entry = locked.insert_new(hash, entry);
             return Step::Mine(self.reservation(entry.ptr().as_non_null()));
         };

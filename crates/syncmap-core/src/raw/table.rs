@@ -295,32 +295,37 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
         // `LockedMap::replace_read`, and is reclaimed once; no guard can reach it any more.
         let ReadOnly { table, dies, .. } = *unsafe { Box::from_raw(ptr.as_ptr()) };
         let mut drops = DropAll::new();
-        let mut free = |entry: EntryPtr<K, V, R>| {
-            // SAFETY: `Dies`' docs: each entry reclaimed here is linked from no live table and
-            // listed once, and nothing else frees it.
-            drops.run(|| unsafe { Entry::reclaim(entry.as_non_null()) });
-        };
         match dies.into_inner() {
             Dies::Nothing => {}
-            Dies::Listed(entries) => entries.into_iter().for_each(free),
-            Dies::All => table.iter().copied().for_each(free),
+            Dies::Listed(entries) => {
+                let entries = entries.into_iter().map(EntryPtr::as_non_null);
+                // SAFETY: `Dies`' docs: each entry reclaimed here is linked from no live table
+                // and listed once, and nothing else frees it.
+                unsafe { Entry::free_batch(entries, true, &mut drops) };
+            }
+            Dies::All => {
+                let entries = table.iter().map(|e| e.as_non_null());
+                // SAFETY: as above.
+                unsafe { Entry::free_batch(entries, true, &mut drops) };
+            }
             Dies::Cleared { dirty, read_from } => {
                 // Read's entries first: the state of one that does not die here is read while
                 // `dirty`, which holds it, still keeps it alive.
-                for i in 0..table.num_buckets() {
-                    if let Some(&entry) = table.get_bucket(i) {
-                        // SAFETY: entries of the retired table are alive until freed here or
-                        // below (`Dies::Cleared`), and none is freed twice.
-                        let expunged = matches!(unsafe { entry.get() }.state(), State::Expunged);
-                        if i >= read_from || expunged {
-                            free(entry);
-                        }
-                    }
-                }
-                match dirty {
-                    DirtyEntries::Table(dirty) => dirty.into_iter().for_each(free),
-                    DirtyEntries::Inline(dirty) => dirty.into_iter().flatten().for_each(free),
-                }
+                let read = (0..table.num_buckets()).filter_map(|i| {
+                    let &entry = table.get_bucket(i)?;
+                    // SAFETY: entries of the retired table are alive until freed here or below
+                    // (`Dies::Cleared`), and none is freed twice.
+                    let expunged = matches!(unsafe { entry.get() }.state(), State::Expunged);
+                    (i >= read_from || expunged).then(|| entry.as_non_null())
+                });
+                // SAFETY: as above.
+                unsafe { Entry::free_batch(read, true, &mut drops) };
+                let dirty: &mut dyn Iterator<Item = EntryPtr<K, V, R>> = match dirty {
+                    DirtyEntries::Table(dirty) => &mut dirty.into_iter(),
+                    DirtyEntries::Inline(dirty) => &mut dirty.into_iter().flatten(),
+                };
+                // SAFETY: as above.
+                unsafe { Entry::free_batch(dirty.map(EntryPtr::as_non_null), true, &mut drops) };
             }
         }
         drop(table);

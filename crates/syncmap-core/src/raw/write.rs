@@ -88,7 +88,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
         let mut locked = self.lock(guard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
-            let entry = Entry::boxed(hash, key, new);
+            let entry = Entry::boxed(hash, key, new, locked.arena());
             locked.insert_new(hash, entry);
             self.present.added();
             return Ok(None);
@@ -166,7 +166,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
         let mut locked = self.lock(guard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
-            let entry = Entry::boxed(hash, key, new);
+            let entry = Entry::boxed(hash, key, new, locked.arena());
             let actual = locked
                 .insert_new(hash, entry)
                 .load()
