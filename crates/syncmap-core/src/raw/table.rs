@@ -174,8 +174,15 @@ pub(super) enum Dies<K, V, R: Reclaim> {
     /// None: the table is still published.
     Nothing,
     /// Exactly these entries (perhaps none), linked from no table any more (a promotion's
-    /// graveyard entries still expunged, a compaction's expunged entries).
+    /// graveyard, when no entry of it was revived).
     Listed(Vec<EntryPtr<K, V, R>>),
+    /// The entries of `dead` whose addresses are not in `revived` (a subset of `dead`'s): a
+    /// promotion's graveyard, less the entries a store relinked into the promoted table.
+    /// Membership is decided by address alone: a revived entry is never read here.
+    ListedExcept {
+        dead: Vec<EntryPtr<K, V, R>>,
+        revived: std::sync::Arc<std::collections::BTreeSet<usize>>,
+    },
     /// A `clear` of a map without dirty: every entry of the retired table.
     All,
     /// A `clear` of a map with dirty: every entry of `dirty` (its table's), and the
@@ -303,6 +310,10 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
         match dies.into_inner() {
             Dies::Nothing => {}
             Dies::Listed(entries) => entries.into_iter().for_each(free),
+            Dies::ListedExcept { dead, revived } => dead
+                .into_iter()
+                .filter(|e| !revived.contains(&e.as_non_null().as_ptr().addr()))
+                .for_each(free),
             Dies::All => table.iter().copied().for_each(free),
             Dies::Cleared { dirty, read_from } => {
                 // Read's entries first: the state of one that does not die here is read while
