@@ -605,7 +605,7 @@ pub(super) mod visits {
     }
 }
 
-/// Counts `n` visits for [`visits`] (nothing outside unit tests).
+/// Counts `n` visits for the `visits` module (nothing outside unit tests).
 #[inline(always)]
 pub(super) fn test_visits(n: usize) {
     #[cfg(all(test, not(loom)))]
