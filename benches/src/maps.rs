@@ -236,8 +236,8 @@ impl<R: Admits<(u64, u64)> + 'static> BenchMap for Syncmap<R> {
     fn counters(&self) -> Option<String> {
         let s = self.0.stats();
         Some(format!(
-            "misses={}\tpromotions={}\tdirty_rebuilds={}",
-            s.misses, s.promotions, s.dirty_rebuilds
+            "misses={}\tpromotions={}\tdirty_rebuilds={}\tcompactions={}\tentries={}\tdead_entries={}",
+            s.misses, s.promotions, s.dirty_rebuilds, s.compactions, s.entries, s.dead_entries
         ))
     }
 }

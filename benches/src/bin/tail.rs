@@ -1,5 +1,5 @@
-//! `tail [--keys N] [--threads T] [--maps a,b,..] [--reads]`: per-operation latency while a map
-//! grows (issue 16).
+//! `tail [--keys N] [--threads T] [--maps a,b,..] [--reads | --deletes]`: per-operation latency
+//! while a map grows (issue 16), or while it is emptied (`--deletes`, issue 22).
 //!
 //! `T` threads (2 by default) each insert `N` unique keys (1,000,000 by default) with
 //! `load_or_store`, so the map grows from empty to `T * N` keys. Every call is timed on its own
@@ -30,6 +30,11 @@
 //! more key in dirty, so dirty is promoted each time the map has doubled, and the next insert
 //! starts a rebuild of dirty from the whole read table: the design's other O(n) step, which the
 //! plain growth workload never reaches.
+//!
+//! With `--deletes`, the map is first filled with the `T * N` keys and a load of each key
+//! promotes them to the read table (untimed); then each thread deletes its `N` keys with
+//! `delete`, each call timed. Dead entries pile up as the map empties, and the map must drop
+//! them (the bound of issue 12) without any delete doing O(n) work (issue 22, target 5).
 //!
 //! The first row, `timer only`, times an empty call the same way: the floor of this machine
 //! (clock reads, and preemption: on a loaded machine a thread descheduled between the two clock
@@ -173,6 +178,27 @@ impl Histogram {
     }
 }
 
+/// What the timed threads do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Insert new keys with `load_or_store`.
+    Grow,
+    /// Insert, and load each new key twice.
+    Reads,
+    /// Delete the keys of a map filled beforehand.
+    Deletes,
+}
+
+impl Mode {
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Mode::Grow => None,
+            Mode::Reads => Some("--reads"),
+            Mode::Deletes => Some("--deletes"),
+        }
+    }
+}
+
 /// What one map's run measured.
 struct Outcome {
     hist: Histogram,
@@ -183,10 +209,22 @@ struct Outcome {
     counters: Option<String>,
 }
 
-/// Grows a fresh `M` from `threads` threads, `keys` unique keys each (with `timer_only`, times
+/// Grows a fresh `M` from `threads` threads, `keys` unique keys each, or (`Mode::Deletes`)
+/// fills it with those keys untimed and has the threads delete them (with `timer_only`, times
 /// empty calls instead and leaves the map empty).
-fn grow<M: BenchMap>(threads: usize, keys: u64, reads: bool, timer_only: bool) -> Outcome {
+fn grow<M: BenchMap>(threads: usize, keys: u64, mode: Mode, timer_only: bool) -> Outcome {
     let map = M::new();
+    let total = threads as u64 * keys;
+    if mode == Mode::Deletes && !timer_only {
+        for k in 0..total {
+            map.store(k, k);
+        }
+        // A load of each key: misses that promote the dirty table (the read map's steady
+        // state, where deletes are lock-free).
+        for k in 0..total {
+            black_box(map.load(k));
+        }
+    }
     let start = Barrier::new(threads);
     let results: Vec<(Histogram, Instant, Instant)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads as u64)
@@ -220,11 +258,13 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, reads: bool, timer_only: bool) -
                             timed(&mut || {
                                 black_box(k);
                             });
+                        } else if mode == Mode::Deletes {
+                            timed(&mut || map.delete(k));
                         } else {
                             timed(&mut || {
                                 black_box(map.load_or_store(k, k));
                             });
-                            for _ in 0..if reads { 2 } else { 0 } {
+                            for _ in 0..if mode == Mode::Reads { 2 } else { 0 } {
                                 timed(&mut || {
                                     black_box(map.load(k));
                                 });
@@ -247,11 +287,12 @@ fn grow<M: BenchMap>(threads: usize, keys: u64, reads: bool, timer_only: bool) -
     }
     let began = results.iter().map(|r| r.1).min().expect("one thread");
     let ended = results.iter().map(|r| r.2).max().expect("one thread");
-    // Spot-check that every key went in (the first and last of each thread).
+    // Spot-check that every key went in (the first and last of each thread), or out.
     let len_ok = timer_only
         || (0..threads as u64).all(|id| {
-            map.load(id * keys) == Some(id * keys)
-                && map.load((id + 1) * keys - 1) == Some((id + 1) * keys - 1)
+            let expect = |k| (mode != Mode::Deletes).then_some(k);
+            map.load(id * keys) == expect(id * keys)
+                && map.load((id + 1) * keys - 1) == expect((id + 1) * keys - 1)
         });
     let counters = if timer_only { None } else { map.counters() };
     let dropped = Instant::now();
@@ -270,14 +311,14 @@ struct One<'a> {
     name: &'a str,
     threads: usize,
     keys: u64,
-    reads: bool,
+    mode: Mode,
     out: Option<Outcome>,
 }
 
 impl Visitor for One<'_> {
     fn map<M: BenchMap>(&mut self, name: &'static str) {
         if name == self.name {
-            self.out = Some(grow::<M>(self.threads, self.keys, self.reads, false));
+            self.out = Some(grow::<M>(self.threads, self.keys, self.mode, false));
         }
     }
     fn read_only<M: ReadMap>(&mut self, _: &'static str) {}
@@ -310,7 +351,7 @@ fn fields(name: &str, o: &Outcome) -> String {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: tail [--keys N (per thread, 1000000)] [--threads T (2)] [--maps a,b,..] [--reads]"
+        "usage: tail [--keys N (per thread, 1000000)] [--threads T (2)] [--maps a,b,..] [--reads | --deletes]"
     );
     std::process::exit(2)
 }
@@ -320,7 +361,7 @@ fn main() {
     let (mut keys, mut threads) = (1_000_000u64, 2usize);
     let mut maps: Vec<String> = MAPS.iter().map(|s| (*s).to_string()).collect();
     let mut one = None;
-    let mut reads = false;
+    let mut mode = Mode::Grow;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage()).clone();
@@ -329,7 +370,8 @@ fn main() {
             "--threads" => threads = value().parse().unwrap_or_else(|_| usage()),
             "--maps" => maps = value().split(',').map(String::from).collect(),
             "--one" => one = Some(value()),
-            "--reads" => reads = true,
+            "--reads" => mode = Mode::Reads,
+            "--deletes" => mode = Mode::Deletes,
             "--bench" => {} // as `cargo bench` passes it
             _ => usage(),
         }
@@ -341,13 +383,13 @@ fn main() {
     if let Some(name) = one {
         // The child: one map, one line.
         let outcome = if name == TIMER_ONLY {
-            grow::<syncmap_benches::maps::MutexMap>(threads, keys, false, true)
+            grow::<syncmap_benches::maps::MutexMap>(threads, keys, mode, true)
         } else {
             let mut v = One {
                 name: &name,
                 threads,
                 keys,
-                reads,
+                mode,
                 out: None,
             };
             for_each_map(&mut v);
@@ -362,10 +404,10 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    let workload = if reads {
-        "load_or_store, each followed by two loads of its key"
-    } else {
-        "load_or_store"
+    let workload = match mode {
+        Mode::Grow => "load_or_store",
+        Mode::Reads => "load_or_store, each followed by two loads of its key",
+        Mode::Deletes => "delete, of a map filled with every key beforehand",
     };
     eprintln!("tail: {threads} threads x {keys} unique keys with {workload}; load average {load}");
     let mut lines = vec![
@@ -381,7 +423,7 @@ fn main() {
         let child = Command::new(&exe)
             .args(["--one", &name, "--keys", &keys.to_string()])
             .args(["--threads", &threads.to_string()])
-            .args(reads.then_some("--reads"))
+            .args(mode.flag())
             .output()
             .expect("run a tail child");
         assert!(

@@ -46,8 +46,10 @@ pub struct Stats {
     pub expunged: u64,
     /// Expunged entries revived by a store of their key.
     pub unexpunged: u64,
-    /// Times the map dropped its dead entries because they outnumbered a third of the live
-    /// ones (see `SyncMap`'s *Memory* section): deleted keys do not wait for a new key.
+    /// Compactions started: rebuilds of dirty begun because enough keys were deleted since the
+    /// last rebuild that dead entries could soon outnumber live ones (see `SyncMap`'s *Memory*
+    /// section): deleted keys do not wait for a new key. Each is also counted in
+    /// `dirty_rebuilds`, and ends in a promotion.
     pub compactions: u64,
     /// Entries the map holds now, in either table: live keys plus `dead_entries`. Counted when
     /// `stats` is called (O(n), under the lock), not kept up to date.
@@ -140,7 +142,7 @@ impl HitCounter {
 /// Deletes (present or reserved → deleted), counted in per-thread stripes so that lock-free
 /// deletes of different threads write different cache lines. Each stripe counts exactly (a
 /// `fetch_add`); the map sums them only every [`DeleteCounter::CHECK_EVERY`]th delete of a
-/// stripe, to decide whether dead entries may need compacting.
+/// stripe, to decide whether a compaction is due (and if so, to move it a step on).
 #[derive(Debug, Default)]
 pub(crate) struct DeleteCounter {
     stripes: [Padded; STRIPES],

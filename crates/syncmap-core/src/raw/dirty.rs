@@ -6,12 +6,13 @@
 //! operation that triggers it, and every writer waiting for the lock, for tens to hundreds of
 //! milliseconds. Here both are a [`Backlog`]: the new table is allocated at once, and the entries
 //! are moved into it [`STEP_BUCKETS`] buckets at a time by the locked operations that follow
-//! (each insert into dirty and each miss). Nothing a caller can observe changes: lookups in
-//! dirty also search the backlog, promotion waits until the backlog is empty (a miss moves it
-//! along), and the operations that are O(n) anyway (`range`'s promotion, a compaction, `clear`)
-//! finish or drop it.
+//! (each insert into dirty and each miss; during a compaction, also every checked delete: see
+//! `bound.rs`). Nothing a caller can observe changes: lookups in dirty also search the backlog,
+//! promotion waits until the backlog is empty (a miss moves it along), and the operations that
+//! are O(n) anyway (`range`'s promotion, `clear`) finish or drop it.
 
 use core::{borrow::Borrow, ptr::NonNull};
+use std::collections::BTreeSet;
 
 use hashbrown::HashTable;
 
@@ -35,10 +36,17 @@ use crate::{reclaim::Reclaim, stats::LockedStats};
 /// Under loom, one bucket per step, so that models interleave with a rebuild in progress.
 const STEP_BUCKETS: usize = if cfg!(loom) { 1 } else { 16 };
 
+/// Buckets a delete visits per step of a compaction (see `bound.rs`): only every
+/// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a thread steps, so
+/// this is 64 buckets per delete, enough for a compaction (two walks of tables of at most
+/// about `4.6` buckets per entry held) to end within an eighth of the entries held in deletes.
+/// Under loom, two buckets (see [`STEP_BUCKETS`]).
+pub(super) const COMPACT_STEP_BUCKETS: usize = if cfg!(loom) { 2 } else { 512 };
+
 /// Tables with fewer buckets than this grow, and are rebuilt, at once: copying a few hundred
 /// pointers costs less than searching two tables for a while. Zero under loom (see
 /// [`STEP_BUCKETS`]).
-const INCREMENTAL_MIN_BUCKETS: usize = if cfg!(loom) { 0 } else { 512 };
+pub(super) const INCREMENTAL_MIN_BUCKETS: usize = if cfg!(loom) { 0 } else { 512 };
 
 /// Entries that belong to dirty but are not linked from its table yet.
 ///
@@ -47,8 +55,8 @@ const INCREMENTAL_MIN_BUCKETS: usize = if cfg!(loom) { 0 } else { 512 };
 /// * `Grow`: every entry of `old` is in dirty. Those in buckets before `next` are linked from
 ///   the table too; those from `next` on are linked from `old` only.
 /// * `Rebuild`: dirty is being rebuilt from the read table at address `of`, the published one
-///   for as long as the backlog exists (promotion and compaction finish the backlog first;
-///   `clear` drops it). Entries of read in buckets before `next` are in the table or expunged
+///   for as long as the backlog exists (promotion finishes the backlog first; `clear` drops
+///   it). Entries of read in buckets before `next` are in the table or expunged
 ///   (listed in the graveyard); those from `next` on are neither, and count as in dirty.
 enum Backlog<K, V, R: Reclaim> {
     Idle,
@@ -78,6 +86,14 @@ pub(super) struct Dirty<K, V, R: Reclaim> {
     pub(super) misses: usize,
     /// Entries the last rebuild expunged (`RawMap`'s invariant 2).
     pub(super) graveyard: Vec<EntryPtr<K, V, R>>,
+    /// The addresses of the graveyard entries relinked into dirty since (by a store of their
+    /// key): what a promotion must not free. A set, kept as they come (O(log n) each), so that a
+    /// promotion hands the graveyard over without visiting its entries or sorting anything
+    /// (see [`take_expunged`](Self::take_expunged)).
+    revived: BTreeSet<usize>,
+    /// The delete total (`RawMap::deletes`) when the rebuild that made this dirty began: every
+    /// entry of dirty that is dead was deleted since (the bound of `bound.rs`).
+    pub(super) rebuilt_at: u64,
     /// An empty table a `clear` left behind, for the next rebuild to use instead of allocating
     /// one (`HashTable::new()`, which has no allocation, if there is none). Never links an entry.
     spare: Table<K, V, R>,
@@ -99,10 +115,10 @@ pub(crate) struct Held {
     pub(crate) dead: usize,
 }
 
-/// The address `Backlog::Rebuild` records, to check in debug builds that the read table a
-/// lock holder passes is the one being copied.
-fn address<T>(read: &T) -> usize {
-    core::ptr::from_ref(read).addr()
+/// An address: the one `Backlog::Rebuild` records, to check in debug builds that the read
+/// table a lock holder passes is the one being copied, and revived entries' (`Dirty::revived`).
+fn address<T>(read: *const T) -> usize {
+    read.addr()
 }
 
 impl<K, V, R: Reclaim> Dirty<K, V, R> {
@@ -116,6 +132,8 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             backlog: Backlog::Idle,
             misses: 0,
             graveyard: Vec::new(),
+            revived: BTreeSet::new(),
+            rebuilt_at: 0,
             spare: HashTable::new(),
             capacity_hint,
             stats: LockedStats::default(),
@@ -226,18 +244,33 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         table.chain(backlog.into_iter().flatten())
     }
 
-    /// Empties the graveyard for a promotion: returns its entries still expunged (the others
-    /// were revived, and are in the promoted table), in the graveyard's own vector, so that a
-    /// large graveyard's memory goes with the promotion instead of staying behind.
-    pub(super) fn take_expunged(&mut self) -> Vec<EntryPtr<K, V, R>> {
-        let mut dead = core::mem::take(&mut self.graveyard);
-        let locked = &self.locked;
-        dead.retain(|&e| {
-            // SAFETY: graveyard entries are linked from the current read table (invariant 2),
-            // which the lock (held while `self` is borrowed) keeps published.
-            unsafe { Linked::new(e) }.is_expunged(locked)
-        });
-        dead
+    /// Empties the graveyard for a promotion: returns what dies with it, the graveyard's
+    /// entries still expunged, and how many that is. O(1), where filtering the graveyard would
+    /// be O(n): its own vector goes whole (so that a large graveyard's memory goes with the
+    /// promotion instead of staying behind), with the set of entries revived since, which are
+    /// in the promoted table, to be skipped when it is reclaimed.
+    pub(super) fn take_expunged(&mut self) -> (Dies<K, V, R>, usize) {
+        let dead = core::mem::take(&mut self.graveyard);
+        let revived = core::mem::take(&mut self.revived);
+        let count = dead.len() - revived.len();
+        if revived.is_empty() {
+            return (Dies::Listed(dead), count);
+        }
+        (
+            Dies::ListedExcept {
+                dead,
+                revived: std::sync::Arc::new(revived),
+            },
+            count,
+        )
+    }
+
+    /// Records that `entry`, expunged by the last rebuild, was relinked into dirty (it is
+    /// still in the graveyard, and must not die with the next promotion).
+    pub(super) fn revived(&mut self, entry: EntryPtr<K, V, R>) {
+        let fresh = self.revived.insert(address(entry.as_non_null().as_ptr()));
+        debug_assert!(fresh, "an entry revived twice from one graveyard");
+        self.stats.unexpunged += 1;
     }
 
     /// The graveyard's entries, borrowed under the lock.
@@ -252,15 +285,17 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
     /// Go's `dirtyLocked`: makes dirty from `read` (which is current, under the lock), unless
     /// dirty exists. The table is allocated now; read's entries are copied by the steps of
     /// the backlog this starts (at once for a small table). Copies pointers with their cached
-    /// hashes: no `Hash`, no `Eq`, no allocation per entry.
-    pub(super) fn rebuild(&mut self, read: &ReadOnly<K, V, R>) {
+    /// hashes: no `Hash`, no `Eq`, no allocation per entry. `deletes` is the map's delete total
+    /// now (see [`rebuilt_at`](Self::rebuilt_at)).
+    pub(super) fn rebuild(&mut self, read: &ReadOnly<K, V, R>, deletes: u64) {
         if self.table.is_some() {
             return;
         }
         debug_assert!(
-            self.graveyard.is_empty(),
+            self.graveyard.is_empty() && self.revived.is_empty(),
             "graveyard outlived its dirty table"
         );
+        self.rebuilt_at = deletes;
         let len = read.table.len();
         // Room for read's entries and one insert per step until the backlog is done, so that
         // the table never grows while it is being filled (`STEP_BUCKETS`); and one more for the
@@ -348,6 +383,13 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         }
     }
 
+    /// Moves the backlog on by up to `buckets` buckets, as [`step`](Self::step) does.
+    pub(super) fn step_by(&mut self, read: &ReadOnly<K, V, R>, buckets: usize) {
+        if self.has_backlog() {
+            self.advance(read, buckets);
+        }
+    }
+
     /// Moves the whole backlog into the table.
     fn finish(&mut self, read: &ReadOnly<K, V, R>) {
         self.advance(read, usize::MAX);
@@ -362,6 +404,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             Backlog::Idle => return,
             Backlog::Grow { old, next } => {
                 let end = old.num_buckets().min(next.saturating_add(buckets));
+                test_visits(end - *next);
                 for i in *next..end {
                     if let Some(&e) = old.get_bucket(i) {
                         table.insert_unique(entry_hash(&e), e, entry_hash);
@@ -373,6 +416,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
             Backlog::Rebuild { of, next } => {
                 debug_assert_eq!(*of, address(read), "a rebuild outlived its read table");
                 let end = read.table.num_buckets().min(next.saturating_add(buckets));
+                test_visits(end - *next);
                 for entry in read.entries_in(*next..end) {
                     if entry.try_expunge_locked(&self.locked) {
                         self.graveyard.push(entry.ptr());
@@ -462,7 +506,7 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         fn count<'a, K: 'a, V: 'a, R: Reclaim + 'a>(
             entries: impl Iterator<Item = Linked<'a, K, V, R>>,
         ) -> Held {
-            entries.fold(
+            entries.inspect(|_| test_visits(1)).fold(
                 Held {
                     entries: 0,
                     dead: 0,
@@ -547,8 +591,38 @@ impl<K, V, R: Reclaim> Dirty<K, V, R> {
         self.table = None;
         self.backlog = Backlog::Idle;
         self.graveyard = Vec::new();
+        self.revived = BTreeSet::new();
         self.misses = 0;
     }
+}
+
+/// What a unit test counts: the buckets and entries the lock holder visits (backlog steps,
+/// counts, graveyard filters), on this thread, so that a test can check that no single call
+/// visits O(n) of them. Compiled out of every other build.
+#[cfg(all(test, not(loom)))]
+pub(super) mod visits {
+    use std::cell::Cell;
+
+    std::thread_local! {
+        static VISITS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(in crate::raw) fn add(n: usize) {
+        VISITS.with(|v| v.set(v.get() + n));
+    }
+
+    /// The visits counted on this thread since the last call, and starts counting again.
+    pub(in crate::raw) fn take() -> usize {
+        VISITS.with(|v| v.replace(0))
+    }
+}
+
+/// Counts `n` visits for the `visits` module (nothing outside unit tests).
+#[inline(always)]
+pub(super) fn test_visits(n: usize) {
+    #[cfg(all(test, not(loom)))]
+    visits::add(n);
+    let _ = n;
 }
 
 #[cfg(all(test, not(loom)))]

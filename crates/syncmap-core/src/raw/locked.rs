@@ -129,8 +129,25 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
         self.promote();
     }
 
+    /// Starts a rebuild of dirty from read if dirty does not exist, *without* marking read
+    /// amended: such a dirty holds no key that read lacks until a new key amends it (a
+    /// compaction, `bound.rs`). True if it started one.
+    pub(super) fn rebuild_unamended(&mut self) -> bool {
+        if self.dirty.exists() {
+            return false;
+        }
+        self.dirty.rebuild(self.read, self.map.deletes.total());
+        true
+    }
+
+    /// Moves dirty's backlog on by up to `buckets` buckets; true if none is left.
+    pub(super) fn step_by(&mut self, buckets: usize) -> bool {
+        self.dirty.step_by(self.read, buckets);
+        !self.dirty.has_backlog()
+    }
+
     /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
-    /// entries that were not revived.
+    /// entries that were not revived; sets when the next compaction is due (`bound.rs`).
     pub(super) fn promote(&mut self) {
         self.read = promote(self.map, &mut self.dirty, self.guard, self.read);
     }
@@ -171,7 +188,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
             if entry.unexpunge_locked(self.dirty.locked()) {
                 // An expunged entry means dirty exists and lacks it: relink it there.
                 self.dirty.insert(read, entry.hash, entry.ptr());
-                self.dirty.stats.unexpunged += 1;
+                self.dirty.revived(entry.ptr());
             }
             Some((entry, false))
         } else {
@@ -197,7 +214,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
     ) -> Linked<'g, K, V, R> {
         let read = self.read;
         if !read.amended() {
-            self.dirty.rebuild(read);
+            self.dirty.rebuild(read, self.map.deletes.total());
             read.amended.store(true, Release);
         }
         self.dirty.insert_new(self.guard, read, hash, entry)
@@ -220,17 +237,11 @@ fn promote<'g, K, V, R: Reclaim, S>(
         debug_assert!(false, "promotion without a dirty table");
         return map.read(guard);
     };
-    let dead = dirty.take_expunged();
+    let (dead, count) = dirty.take_expunged();
     dirty.misses = 0;
     dirty.stats.promotions += 1;
-    let count = dead.len();
-    replace_read(
-        map,
-        guard,
-        ReadOnly::publish(table),
-        Dies::Listed(dead),
-        count,
-    )
+    map.compaction_due_after(dirty.rebuilt_at, table.len());
+    replace_read(map, guard, ReadOnly::publish(table), dead, count)
 }
 
 /// [`LockedMap::replace_read`], by the holder of `map`'s lock.
@@ -245,6 +256,7 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
     // SAFETY: `old` was published until the swap and is retired only below; `guard`
     // protects it meanwhile.
     let size = unsafe { old.as_ref() }.table.capacity() + dead;
+    let dies = retire_in_chunks(map, guard, dies);
     // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
     // finds `new` in `read`).
     unsafe { ReadOnly::set_dies(old, dies) };
@@ -252,12 +264,57 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
     // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
     // which now points elsewhere. The table is `Send` because the map's keys and values are.
     unsafe { map.reclaim.retire(guard, old) }
-    // Start a batch's reclamation early when keys and values died here (a `clear`, a
-    // compaction, or entries expunged at the last rebuild: at least the strategy's
+    // Start a batch's reclamation early when keys and values died here (a `clear`, or
+    // entries expunged at the last rebuild, a compaction's among them: at least the strategy's
     // `FLUSH_MIN_DEAD`), or when the table is large; a small map promoted or cleared over
     // and over would otherwise pay a flush each time.
     if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
         map.reclaim.flush(guard);
     }
     map.read(guard)
+}
+
+/// The most listed dead entries retired as one object. A strategy reclaims a retired object in
+/// one call, and some run a bounded number of objects per call (crossbeam-epoch: at most 8 bags
+/// of 64): a promotion's graveyard of a million entries, retired whole, would be freed by one
+/// unlucky call; in pieces of 64, such a call frees at most 32,768. (seize and arc-swap free a
+/// whole batch or generation of retirements at once, which this does not bound: see
+/// `docs/BENCHMARKS.md`, issue 22.) Under loom, one, so that models retire several pieces.
+const RETIRE_CHUNK: usize = if cfg!(loom) { 1 } else { 64 };
+
+/// Retires all but the first [`RETIRE_CHUNK`] entries of a listed `dies` in pieces of that
+/// many, each carried by an empty, never published read table; returns what is left to die with
+/// the retired read table itself. `dies` names entries linked from no table (`replace_read`'s
+/// callers).
+fn retire_in_chunks<K, V, R: Reclaim, S>(
+    map: &RawMap<K, V, R, S>,
+    guard: &R::Guard<'_>,
+    dies: Dies<K, V, R>,
+) -> Dies<K, V, R> {
+    let (mut dead, revived) = match dies {
+        Dies::Listed(dead) if dead.len() > RETIRE_CHUNK => (dead, None),
+        Dies::ListedExcept { dead, revived } if dead.len() > RETIRE_CHUNK => (dead, Some(revived)),
+        dies => return dies,
+    };
+    for chunk in dead[RETIRE_CHUNK..].chunks(RETIRE_CHUNK) {
+        let piece = match &revived {
+            None => Dies::Listed(chunk.to_vec()),
+            Some(revived) => Dies::ListedExcept {
+                dead: chunk.to_vec(),
+                revived: revived.clone(),
+            },
+        };
+        let carrier = NonNull::new(ReadOnly::publish(hashbrown::HashTable::new()))
+            .expect("a box is never null");
+        // SAFETY: the carrier was never published, and only this call retires it.
+        unsafe { ReadOnly::set_dies(carrier, piece) };
+        // SAFETY: the carrier is unshared; the entries its `dies` names are linked from no table
+        // (the caller's contract) and are listed in no other piece. `Send` as in `replace_read`.
+        unsafe { map.reclaim.retire(guard, carrier) }
+    }
+    dead.truncate(RETIRE_CHUNK);
+    match revived {
+        None => Dies::Listed(dead),
+        Some(revived) => Dies::ListedExcept { dead, revived },
+    }
 }

@@ -6,7 +6,7 @@
 //! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
 //!   clear) and the lock-free update;
 //! * `reserve.rs`: `load_or_store_with`'s reservations (writers wait for them in `wait.rs`);
-//! * `bound.rs`: counting deletes and compacting dead entries;
+//! * `bound.rs`: counting deletes and compacting dead entries, a step at a time;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
 //! * `locked.rs`: the dirty lock, held: `LockedMap`, whose methods are what Go does under the
 //!   lock (misses, promotion, relinking expunged entries, linking new keys, replacing read).
@@ -89,13 +89,15 @@ use wait::Reservations;
 ///    graveyard lists exactly the entries expunged by the last rebuild (some may have been
 ///    revived since: those are in dirty again). "In dirty" includes dirty's backlog: entries a
 ///    rebuild has not visited yet, and entries of a grown table's old allocation (`dirty.rs`).
-/// 3. If dirty does not exist, no entry is expunged, and `amended` is false.
+/// 3. If dirty does not exist, no entry is expunged, and `amended` is false. (Dirty may exist
+///    with `amended` false: a compaction's rebuild, before any new key; see `bound.rs`.)
 /// 4. A key has at most one entry across both tables.
 ///
 /// Entry lifetime follows from these: an entry dies when it leaves both tables, which happens
-/// only (a) at promotion, to read entries still expunged (the graveyard), (b) at a compaction,
-/// to entries it expunges, (c) at `clear`, and (d) when the map is dropped. Deleting a key never
-/// unlinks its entry (see `find_slow`). In (a) to (c) the entry is retired through `R` with the
+/// only (a) at promotion, to read entries still expunged (the graveyard; a compaction is a
+/// rebuild and a promotion, so its dead entries die this way too), (b) at `clear`, and (c) when
+/// the map is dropped. Deleting a key never
+/// unlinks its entry (see `find_slow`). In (a) and (b) the entry is retired through `R` with the
 /// old read table, so readers still inside it stay safe.
 pub(crate) struct RawMap<K, V, R: Reclaim, S> {
     /// The published read table; never null. It shares a cache line with the other fields a
@@ -106,8 +108,8 @@ pub(crate) struct RawMap<K, V, R: Reclaim, S> {
     /// Where writers wait for a `load_or_store_with` computation of their key to end.
     reservations: Reservations,
     hits: HitCounter,
-    /// Deletes so far, and the total at which the next check for dead entries is due (see the
-    /// *Memory* section of `SyncMap` and `bound.rs`).
+    /// Deletes so far, and the total from which a compaction is due (see the *Memory* section
+    /// of `SyncMap` and `bound.rs`).
     deletes: DeleteCounter,
     /// Present values, for `len_estimate` (see `LenCounter`).
     present: LenCounter,

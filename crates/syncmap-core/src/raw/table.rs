@@ -174,8 +174,15 @@ pub(super) enum Dies<K, V, R: Reclaim> {
     /// None: the table is still published.
     Nothing,
     /// Exactly these entries (perhaps none), linked from no table any more (a promotion's
-    /// graveyard entries still expunged, a compaction's expunged entries).
+    /// graveyard, when no entry of it was revived).
     Listed(Vec<EntryPtr<K, V, R>>),
+    /// The entries of `dead` whose addresses are not in `revived` (a subset of `dead`'s): a
+    /// promotion's graveyard, less the entries a store relinked into the promoted table.
+    /// Membership is decided by address alone: a revived entry is never read here.
+    ListedExcept {
+        dead: Vec<EntryPtr<K, V, R>>,
+        revived: std::sync::Arc<std::collections::BTreeSet<usize>>,
+    },
     /// A `clear` of a map without dirty: every entry of the retired table.
     All,
     /// A `clear` of a map with dirty: every entry of `dirty` (its table's), and the
@@ -301,6 +308,14 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
                 let entries = entries.into_iter().map(EntryPtr::as_non_null);
                 // SAFETY: `Dies`' docs: each entry reclaimed here is linked from no live table
                 // and listed once, and nothing else frees it.
+                unsafe { Entry::free_batch(entries, true, &mut drops) };
+            }
+            Dies::ListedExcept { dead, revived } => {
+                let entries = dead
+                    .into_iter()
+                    .map(EntryPtr::as_non_null)
+                    .filter(|e| !revived.contains(&e.as_ptr().addr()));
+                // SAFETY: as above; the revived entries, linked again, are skipped.
                 unsafe { Entry::free_batch(entries, true, &mut drops) };
             }
             Dies::All => {

@@ -50,8 +50,9 @@ use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 ///   becomes the new read table in O(1), and the next new key rebuilds dirty from read in O(n).
 ///   Unlike Go, no single operation pays that O(n) (nor the O(n) of growing the dirty table):
 ///   the new table is allocated at once, and the entries are moved into it a few at a time by
-///   the locked operations that follow (see `raw/dirty.rs`). Only `range` (which promotes),
-///   `clear`, a compaction and `stats` still do O(n) work in one call.
+///   the locked operations that follow (see `raw/dirty.rs`), and so is a compaction (see
+///   *Memory*). Only `range` (which promotes), `clear` and `stats` still do O(n) work in one
+///   call.
 /// * **entries** are shared by both tables; their value slot is *present*, *deleted* or
 ///   *expunged* (see the state table in `raw/entry.rs`), changed by CAS, so updating a key that
 ///   read already has needs no lock.
@@ -61,15 +62,18 @@ use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
 /// # Memory
 ///
 /// The entries the map holds are O(live keys), whatever the operations: at most
-/// `2 * live + c` once quiescent, for a small constant `c` per deleting thread (about 80 for
+/// `2 * live + c` once quiescent, for a small constant `c` per deleting thread (about 100 for
 /// one thread). Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
-/// without the lock), but deletes are counted, and once dead entries could outnumber live ones
-/// the map counts them under the lock and, if they are at least a quarter of all entries (and
-/// at least a few dozen), *compacts*: promotes dirty, expunges every deleted entry of read and
-/// publishes a read table of the live entries only, retiring the rest. Each check and each
-/// compaction is O(n) and follows Θ(n) deletes or inserts, so the cost is amortised O(1) per
-/// operation. Go's map has no such step: it keeps deleted keys until a new key forces a rebuild
-/// (Go issue 40999 was the unbounded case, fixed in Go 1.16 for `LoadAndDelete` only).
+/// without the lock), but deletes are counted, and once a quarter of the entries the last
+/// promoted table held have been deleted since its rebuild began (so that dead entries could
+/// soon outnumber live ones), the map *compacts*: it rebuilds dirty from read, which expunges
+/// every deleted entry, and promotes it, retiring the expunged entries. Nothing is counted, and
+/// the compaction is spread over the deletes that follow, a few hundred buckets for every
+/// eighth delete of a thread, as the rebuild after a new key is spread over inserts and misses:
+/// no call does O(n) work, and the cost is amortised O(1) per delete. Once deletes stop, the
+/// bound holds without the compaction finishing. Go's map has no such step: it keeps deleted
+/// keys until a new key forces a rebuild (Go issue 40999 was the unbounded case, fixed in Go
+/// 1.16 for `LoadAndDelete` only).
 ///
 /// Once dirty holds a few hundred entries, new entries come from 4 KiB chunks the map owns
 /// rather than from one allocation each: a new key takes a slot under the lock, a reclaimed
