@@ -176,14 +176,17 @@ impl<K, V, R: Reclaim, S> IntoIterator for SyncMap<K, V, R, S> {
     /// assert_eq!(pairs, [(0, "0".into()), (1, "1".into()), (2, "2".into())]);
     /// ```
     fn into_iter(mut self) -> IntoIter<K, V, R> {
-        // The keys of deleted entries are dropped here; if one's `Drop` panics, the rest are
-        // still dropped and the panic resumes once the iterator is built, which then drops
-        // every pair while unwinding.
+        // The keys of deleted entries are dropped here, and so is the emptied map, with what its
+        // strategy still holds (entries a compaction retired, with their keys, and replaced
+        // values); if one's `Drop` panics, the rest are still dropped and the panic resumes once
+        // the iterator is built, which then drops every pair while unwinding. (The map must not
+        // be dropped after `iter` is returned: a panic there would leak the pairs.)
         let mut drops = DropAll::new();
         let items = self.raw.take_items(&mut drops);
         let iter = IntoIter {
             items: items.into_iter(),
         };
+        drops.run(move || drop(self));
         drops.finish();
         iter
     }
