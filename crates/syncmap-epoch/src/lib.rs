@@ -246,6 +246,11 @@ unsafe impl Reclaim for EpochReclaim {
     /// the batch fills (as any other retirement), while a large `clear` is freed at once.
     const FLUSH_MIN_DEAD: usize = 32;
 
+    /// crossbeam-epoch runs at most 8 bags of 64 deferred functions per collection: pieces of
+    /// 64 entries bound one collection to about 32,000 entries, about a millisecond (a `clear`
+    /// of 2M keys retired whole made one later call free them all: 78-98 ms).
+    const RETIRE_PIECE: usize = 64;
+
     /// Hands this thread's bag of deferred functions to the global queue and collects what
     /// is ready, so that a `clear` (or a promotion that frees keys) is freed without waiting
     /// for 64 more retirements on this thread.

@@ -50,8 +50,8 @@
 //! handed over whole, with the set of entries revived from it, each inserted there by the store
 //! that revived it). The entries held are never counted on a write path, only the promoted
 //! table's length is needed. The costs left are the new table's allocation (O(n) bytes zeroed,
-//! once per compaction), the retirement of the dead entries in pieces of 64 (a few words per
-//! entry) and the strategy's later reclamation of them.
+//! once per compaction), the retirement of the dead entries (in pieces of 64 on crossbeam-epoch,
+//! `Reclaim::RETIRE_PIECE`: a few words per entry) and the strategy's later reclamation of them.
 
 use super::{
     RawMap,

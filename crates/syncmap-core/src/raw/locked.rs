@@ -256,6 +256,13 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
     // SAFETY: `old` was published until the swap and is retired only below; `guard`
     // protects it meanwhile.
     let size = unsafe { old.as_ref() }.table.capacity() + dead;
+    let dies = if dead >= CLEAR_LISTED_MIN && dead > retire_piece::<R>() {
+        // A large `clear`: listed (O(n), as the `clear` is anyway), to be retired in pieces.
+        // SAFETY: as above: `old` is alive, and we hold the lock.
+        dies.listed(&unsafe { old.as_ref() }.table)
+    } else {
+        dies
+    };
     let dies = retire_in_chunks(map, guard, dies);
     // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
     // finds `new` in `read`).
@@ -274,15 +281,26 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
     map.read(guard)
 }
 
-/// The most listed dead entries retired as one object. A strategy reclaims a retired object in
-/// one call, and some run a bounded number of objects per call (crossbeam-epoch: at most 8 bags
-/// of 64): a promotion's graveyard of a million entries, retired whole, would be freed by one
-/// unlucky call; in pieces of 64, such a call frees at most 32,768. (seize and arc-swap free a
-/// whole batch or generation of retirements at once, which this does not bound: see
-/// `docs/BENCHMARKS.md`, issue 22.) Under loom, one, so that models retire several pieces.
-const RETIRE_CHUNK: usize = if cfg!(loom) { 1 } else { 64 };
+/// The most listed dead entries retired as one object: the strategy's
+/// [`Reclaim::RETIRE_PIECE`] (crossbeam-epoch reclaims a bounded number of objects per call, so
+/// a promotion's graveyard of a million entries, retired whole, would be freed by one unlucky
+/// call; in pieces of 64, such a call frees at most 32,768). Under loom, one, so that models
+/// retire several pieces.
+fn retire_piece<R: Reclaim>() -> usize {
+    if cfg!(loom) {
+        1
+    } else {
+        R::RETIRE_PIECE.max(1)
+    }
+}
 
-/// Retires all but the first [`RETIRE_CHUNK`] entries of a listed `dies` in pieces of that
+/// The fewest entries a `clear` must unlink to have them listed and retired in pieces (see
+/// [`retire_piece`]) rather than with the retired table whole, when the strategy asks for
+/// pieces: above this, freeing them in one call would take crossbeam-epoch over half a
+/// millisecond, while listing costs a `Vec` and a carrier per piece. Under loom, every `clear`.
+const CLEAR_LISTED_MIN: usize = if cfg!(loom) { 1 } else { 16 * 1024 };
+
+/// Retires all but the first [`retire_piece`] entries of a listed `dies` in pieces of that
 /// many, each carried by an empty, never published read table; returns what is left to die with
 /// the retired read table itself. `dies` names entries linked from no table (`replace_read`'s
 /// callers).
@@ -291,12 +309,13 @@ fn retire_in_chunks<K, V, R: Reclaim, S>(
     guard: &R::Guard<'_>,
     dies: Dies<K, V, R>,
 ) -> Dies<K, V, R> {
+    let piece = retire_piece::<R>();
     let (mut dead, revived) = match dies {
-        Dies::Listed(dead) if dead.len() > RETIRE_CHUNK => (dead, None),
-        Dies::ListedExcept { dead, revived } if dead.len() > RETIRE_CHUNK => (dead, Some(revived)),
+        Dies::Listed(dead) if dead.len() > piece => (dead, None),
+        Dies::ListedExcept { dead, revived } if dead.len() > piece => (dead, Some(revived)),
         dies => return dies,
     };
-    for chunk in dead[RETIRE_CHUNK..].chunks(RETIRE_CHUNK) {
+    for chunk in dead[piece..].chunks(piece) {
         let piece = match &revived {
             None => Dies::Listed(chunk.to_vec()),
             Some(revived) => Dies::ListedExcept {
@@ -312,7 +331,7 @@ fn retire_in_chunks<K, V, R: Reclaim, S>(
         // (the caller's contract) and are listed in no other piece. `Send` as in `replace_read`.
         unsafe { map.reclaim.retire(guard, carrier) }
     }
-    dead.truncate(RETIRE_CHUNK);
+    dead.truncate(piece);
     match revived {
         None => Dies::Listed(dead),
         Some(revived) => Dies::ListedExcept { dead, revived },

@@ -212,6 +212,55 @@ pub(super) enum DirtyEntries<K, V, R: Reclaim> {
     Inline([Option<EntryPtr<K, V, R>>; INLINE_DEAD]),
 }
 
+impl<K, V, R: Reclaim> DirtyEntries<K, V, R> {
+    /// The entries, each once.
+    fn into_entries(self) -> impl Iterator<Item = EntryPtr<K, V, R>> {
+        let (table, inline) = match self {
+            DirtyEntries::Table(table) => (table, [None; INLINE_DEAD]),
+            DirtyEntries::Inline(inline) => (HashTable::new(), inline),
+        };
+        table.into_iter().chain(inline.into_iter().flatten())
+    }
+}
+
+/// The entries of a retired read table that die with it at a `clear` of a map with dirty
+/// ([`Dies::Cleared`]): those expunged, and those in buckets from `read_from` on.
+///
+/// # Safety
+///
+/// The table's entries are alive while the iterator is used (each is read for its state).
+unsafe fn cleared_in_read<K, V, R: Reclaim>(
+    table: &Table<K, V, R>,
+    read_from: usize,
+) -> impl Iterator<Item = NonNull<Entry<K, V, R>>> + '_ {
+    (0..table.num_buckets()).filter_map(move |i| {
+        let &entry = table.get_bucket(i)?;
+        // SAFETY: the caller's contract.
+        let expunged = matches!(unsafe { entry.get() }.state(), State::Expunged);
+        (i >= read_from || expunged).then(|| entry.as_non_null())
+    })
+}
+
+impl<K, V, R: Reclaim> Dies<K, V, R> {
+    /// What a `clear`'s `dies` names (`All` or `Cleared`, of the retired `table`), as a list,
+    /// so that a large one can be retired in pieces (`LockedMap::replace_read`); other kinds
+    /// are returned as they are. Called under the lock, which keeps every entry of `table`
+    /// alive and their *expunged* states fixed.
+    pub(super) fn listed(self, table: &Table<K, V, R>) -> Self {
+        match self {
+            Dies::All => Dies::Listed(table.iter().copied().collect()),
+            Dies::Cleared { dirty, read_from } => {
+                // SAFETY: the lock keeps `table`'s entries alive (see above).
+                let read = unsafe { cleared_in_read(table, read_from) };
+                let mut list: Vec<_> = read.map(EntryPtr).collect();
+                list.extend(dirty.into_entries());
+                Dies::Listed(list)
+            }
+            dies => dies,
+        }
+    }
+}
+
 impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
     pub(super) fn publish(table: Table<K, V, R>) -> *mut Self {
         Box::into_raw(Box::new(ReadOnly {
@@ -326,21 +375,14 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
             Dies::Cleared { dirty, read_from } => {
                 // Read's entries first: the state of one that does not die here is read while
                 // `dirty`, which holds it, still keeps it alive.
-                let read = (0..table.num_buckets()).filter_map(|i| {
-                    let &entry = table.get_bucket(i)?;
-                    // SAFETY: entries of the retired table are alive until freed here or below
-                    // (`Dies::Cleared`), and none is freed twice.
-                    let expunged = matches!(unsafe { entry.get() }.state(), State::Expunged);
-                    (i >= read_from || expunged).then(|| entry.as_non_null())
-                });
+                // SAFETY: entries of the retired table are alive until freed here or below
+                // (`Dies::Cleared`), and none is freed twice.
+                let read = unsafe { cleared_in_read(&table, read_from) };
                 // SAFETY: as above.
                 unsafe { Entry::free_batch(read, true, &mut drops) };
-                let dirty: &mut dyn Iterator<Item = EntryPtr<K, V, R>> = match dirty {
-                    DirtyEntries::Table(dirty) => &mut dirty.into_iter(),
-                    DirtyEntries::Inline(dirty) => &mut dirty.into_iter().flatten(),
-                };
+                let dirty = dirty.into_entries().map(EntryPtr::as_non_null);
                 // SAFETY: as above.
-                unsafe { Entry::free_batch(dirty.map(EntryPtr::as_non_null), true, &mut drops) };
+                unsafe { Entry::free_batch(dirty, true, &mut drops) };
             }
         }
         drop(table);

@@ -207,6 +207,13 @@ pub unsafe trait Reclaim: Default + Send + Sync {
     /// price of holding back fewer than this many entries per retirement until its batch fills.
     const FLUSH_MIN_DEAD: usize = 1;
 
+    /// The most dead entries the map retires as one object, when many die at once (a
+    /// promotion's graveyard, a large `clear`). A strategy that reclaims a bounded number of
+    /// objects per call (crossbeam-epoch: at most 8 bags of 64 per collection) sets it low, so
+    /// that no call it makes frees a million entries; the default, no limit, suits strategies
+    /// that free a whole batch at once anyway, for which pieces only add retirements.
+    const RETIRE_PIECE: usize = usize::MAX;
+
     /// A hint that something large was just retired (a replaced read table, with the entries
     /// that died with it): a strategy that batches retirements should start the batch's
     /// reclamation now rather than when the batch fills, so that old tables do not pile up.
