@@ -3,7 +3,7 @@
 //! allocation (with the inline slot of a new key's first value, [`WithSlot`]), its freeing and
 //! its reclamation.
 
-use core::{borrow::Borrow, marker::PhantomData, ptr::NonNull};
+use core::{borrow::Borrow, marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
 use core::alloc::Layout;
 
@@ -730,17 +730,19 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         reclaiming: bool,
         drops: &mut DropAll,
     ) {
-        /// Entries in flight: fetched, not yet freed.
+        /// Entries in flight: fetched, not yet freed (a power of two).
         const AHEAD: usize = 16;
         /// Arena slots returned per hold of the pool's lock.
         const SLOTS: usize = 64;
-        let mut ahead = [None::<NonNull<Self>>; AHEAD];
-        let mut slots = [None::<NonNull<u8>>; SLOTS];
+        // Neither array is initialised up front: a batch of one entry (a small map's `clear`)
+        // costs no more than freeing that entry.
+        let mut ahead = [const { MaybeUninit::<NonNull<Self>>::uninit() }; AHEAD];
+        let mut slots = [const { MaybeUninit::<NonNull<u8>>::uninit() }; SLOTS];
         let mut pending = 0;
-        let flush = |slots: &mut [Option<NonNull<u8>>; SLOTS], n: usize| {
-            // SAFETY: each slot held an entry freed below (its contents moved out), from this
-            // map's arena, listed once.
-            unsafe { arena::free_all(slots[..n].iter_mut().map_while(Option::take)) };
+        let flush = |slots: &[MaybeUninit<NonNull<u8>>; SLOTS], n: usize| {
+            // SAFETY: the first `n` slots were written below; each held an entry freed below
+            // (its contents moved out), from this map's arena, listed once.
+            unsafe { arena::free_all(slots[..n].iter().map(|s| s.assume_init())) };
         };
         let mut free_one = |ptr: NonNull<Self>, drops: &mut DropAll| {
             // SAFETY: the entry is alive until freed here (caller's contract).
@@ -755,10 +757,10 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
             // SAFETY: the key is read once; the memory is then freed without dropping it.
             let key = unsafe { core::ptr::read(&entry.key) };
             if in_arena {
-                slots[pending] = Some(ptr.cast::<u8>());
+                slots[pending].write(ptr.cast::<u8>());
                 pending += 1;
                 if pending == SLOTS {
-                    flush(&mut slots, pending);
+                    flush(&slots, pending);
                     pending = 0;
                 }
             } else {
@@ -771,24 +773,33 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
             drops.run(|| drop(value));
             drops.run(|| drop(key));
         };
-        for (i, ptr) in entries.into_iter().enumerate() {
+        // `ahead[i % AHEAD]` holds the `i`th entry until the `i + AHEAD`th arrives.
+        let mut seen = 0;
+        for ptr in entries {
             prefetch(ptr.as_ptr());
-            // Half-way through the window, the entry has arrived: fetch its value.
-            if let Some(mid) = ahead[(i + AHEAD / 2) % AHEAD] {
-                // SAFETY: the entry is alive until freed here.
-                let value = unsafe { mid.as_ref() }.value.load(Relaxed);
+            if seen >= AHEAD / 2 {
+                // The entry fetched `AHEAD / 2` entries ago has arrived: fetch its value.
+                // SAFETY: written when it was seen, and alive until freed here.
+                let mid = unsafe { ahead[(seen - AHEAD / 2) % AHEAD].assume_init().as_ref() };
+                let value = mid.value.load(Relaxed);
                 if is_value(value) {
                     prefetch(value);
                 }
             }
-            if let Some(oldest) = ahead[i % AHEAD].replace(ptr) {
-                free_one(oldest, drops);
+            if seen >= AHEAD {
+                // SAFETY: written `AHEAD` entries ago, and not freed since.
+                free_one(unsafe { ahead[seen % AHEAD].assume_init() }, drops);
             }
+            ahead[seen % AHEAD].write(ptr);
+            seen += 1;
         }
-        for ptr in ahead.into_iter().flatten() {
-            free_one(ptr, drops);
+        for i in seen.saturating_sub(AHEAD)..seen {
+            // SAFETY: the last `AHEAD` (or fewer) entries seen, written and not freed yet.
+            free_one(unsafe { ahead[i % AHEAD].assume_init() }, drops);
         }
-        flush(&mut slots, pending);
+        if pending > 0 {
+            flush(&slots, pending);
+        }
     }
 
     /// Takes an unreachable entry apart: its key, and its present value as the strategy gives

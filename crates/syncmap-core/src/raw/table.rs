@@ -375,14 +375,24 @@ impl<K, V, R: Reclaim> Retire for ReadOnly<K, V, R> {
             Dies::Cleared { dirty, read_from } => {
                 // Read's entries first: the state of one that does not die here is read while
                 // `dirty`, which holds it, still keeps it alive.
-                // SAFETY: entries of the retired table are alive until freed here or below
-                // (`Dies::Cleared`), and none is freed twice.
+                // (In one batch, read's first: an entry is freed only after the batch has
+                // taken every entry before it, so every read entry's state is read before any
+                // entry of dirty is freed.)
+                // SAFETY: entries of the retired table are alive until freed here (`Dies::
+                // Cleared`), and none is freed twice.
                 let read = unsafe { cleared_in_read(&table, read_from) };
-                // SAFETY: as above.
-                unsafe { Entry::free_batch(read, true, &mut drops) };
-                let dirty = dirty.into_entries().map(EntryPtr::as_non_null);
-                // SAFETY: as above.
-                unsafe { Entry::free_batch(dirty, true, &mut drops) };
+                match dirty {
+                    DirtyEntries::Inline(dirty) => {
+                        let dirty = dirty.into_iter().flatten().map(EntryPtr::as_non_null);
+                        // SAFETY: as above.
+                        unsafe { Entry::free_batch(read.chain(dirty), true, &mut drops) };
+                    }
+                    DirtyEntries::Table(dirty) => {
+                        let dirty = dirty.into_iter().map(EntryPtr::as_non_null);
+                        // SAFETY: as above.
+                        unsafe { Entry::free_batch(read.chain(dirty), true, &mut drops) };
+                    }
+                }
             }
         }
         drop(table);
