@@ -34,8 +34,17 @@ pub(crate) const CHUNK_BYTES: usize = if cfg!(loom) { 128 } else { 4 * 1024 };
 /// The fewest slots a chunk must hold for a layout to use an arena ([`fits`]).
 const MIN_SLOTS: usize = if cfg!(loom) { 2 } else { 8 };
 
-/// Dirty holds at least this many entries before new ones come from the arena (none under loom).
-pub(crate) const ARENA_MIN_ENTRIES: usize = if cfg!(loom) { 0 } else { 256 };
+/// Dirty holds at least this many entries before new ones come from the arena: none under
+/// loom (every model uses it), never with `--cfg syncmap_no_arena`, which `cargo xtask asan`
+/// sets so that AddressSanitizer sees each entry's lifetime as an allocation of its own (a
+/// use of a freed entry inside a live chunk would go unseen).
+pub(crate) const ARENA_MIN_ENTRIES: usize = if cfg!(loom) {
+    0
+} else if cfg!(syncmap_no_arena) {
+    usize::MAX
+} else {
+    256
+};
 
 /// The bit of an entry's cached hash that says the entry is in an arena chunk. The hash is only
 /// ever used by the tables, whose buckets are chosen by its low bits (fewer than 48: a table of
