@@ -91,6 +91,29 @@ impl Measure {
     fn per_entry(&self, since: isize) -> f64 {
         (allocated() - since) as f64 / self.entries as f64
     }
+
+    /// Deletes the keys `delete` picks (of `0..=entries`), reads every key once, and records
+    /// the bytes held since `before` as the state `state`, then read.
+    fn emptied<M: BenchMap>(
+        &mut self,
+        name: &str,
+        before: isize,
+        map: &M,
+        state: &str,
+        delete: impl Fn(u64) -> bool,
+    ) {
+        for k in (0..=self.entries).filter(|&k| delete(k)) {
+            map.load_and_delete(k);
+        }
+        for k in 0..self.entries {
+            black_box(map.load(k));
+        }
+        let line = format!(
+            "memory\t{name}\t{state}, then read\t{:.1}",
+            self.per_entry(before)
+        );
+        self.lines.push(line);
+    }
 }
 
 impl Visitor for Measure {
@@ -134,17 +157,7 @@ impl Visitor for Measure {
             return;
         }
         let kept = (self.entries / 1000).max(1);
-        for k in kept..=self.entries {
-            map.load_and_delete(k);
-        }
-        for k in 0..self.entries {
-            black_box(map.load(k));
-        }
-        let line = format!(
-            "memory\t{name}\temptied to 0.1%, then read\t{:.1}",
-            self.per_entry(before)
-        );
-        self.lines.push(line);
+        self.emptied(name, before, &map, "emptied to 0.1%", |k| k >= kept);
         drop(map);
         // The same, keeping every 1,000th key instead of the first 1,000: survivors spread
         // over the whole map, which is what a slab (the syncmap backends' entry arena) keeps
@@ -154,17 +167,9 @@ impl Visitor for Measure {
         for k in 0..self.entries {
             map.store(k, k);
         }
-        for k in (0..self.entries).filter(|k| k % 1000 != 0) {
-            map.load_and_delete(k);
-        }
-        for k in 0..self.entries {
-            black_box(map.load(k));
-        }
-        let line = format!(
-            "memory\t{name}\temptied to every 1,000th key, then read\t{:.1}",
-            self.per_entry(before)
-        );
-        self.lines.push(line);
+        self.emptied(name, before, &map, "emptied to every 1,000th key", |k| {
+            k % 1000 != 0
+        });
         drop(map);
     }
 
