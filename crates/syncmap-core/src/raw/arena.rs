@@ -281,8 +281,9 @@ pub(crate) unsafe fn free_all(slots: impl IntoIterator<Item = NonNull<u8>>) {
 ///
 /// # Invariants
 ///
-/// * Slots `bump..end` of `current`, and the slots on `local` (all of chunk `local_chunk`), are
-///   taken: counted in their chunk's `live`, handed out by nobody else. `current` and
+/// * Slots `bump..` of `current` (to the chunk's last), and the slots on `local` (all of chunk
+///   `local_chunk`), are taken: counted in their chunk's `live`, handed out by nobody else.
+///   `current` and
 ///   `local_chunk` are `None` once they have nothing left to hand out (the chunk may then be
 ///   released by frees at any time).
 /// * `pool`, once made, is ours until [`close`](Self::close)d.
@@ -291,7 +292,6 @@ pub(crate) struct Arena {
     pool: Option<NonNull<Pool>>,
     current: Option<NonNull<Header>>,
     bump: usize,
-    end: usize,
     local: Option<NonNull<FreeSlot>>,
     local_count: usize,
     local_chunk: Option<NonNull<Header>>,
@@ -320,7 +320,6 @@ impl Arena {
             pool: None,
             current: None,
             bump: 0,
-            end: 0,
             local: None,
             local_count: 0,
             local_chunk: None,
@@ -330,7 +329,7 @@ impl Arena {
     /// An uninitialised slot of the arena's layout, to be freed with [`free`] (on any thread).
     #[inline]
     pub(crate) fn alloc(&mut self) -> NonNull<u8> {
-        if self.local.is_none() && self.bump == self.end {
+        if self.local.is_none() && self.current.is_none() {
             self.refill();
         }
         if let Some(slot) = self.local {
@@ -345,7 +344,7 @@ impl Arena {
         let chunk = self.current.expect("a refill leaves a bump range");
         let slot = self.geometry.slot(chunk, self.bump);
         self.bump += 1;
-        if self.bump == self.end {
+        if self.bump == self.geometry.count {
             self.current = None;
         }
         slot
@@ -405,7 +404,7 @@ impl Arena {
         // SAFETY: the chunk is ours (fresh, or the spare, which nothing else reaches).
         unsafe { chunk.as_ref() }.state(&mut state).live = self.geometry.count;
         self.current = Some(chunk);
-        (self.bump, self.end) = (0, self.geometry.count);
+        self.bump = 0;
     }
 
     /// Gives back the slots the arena took and did not hand out, and leaves the pool to free
@@ -422,12 +421,12 @@ impl Arena {
             state.closed = true;
             let mut unused = Vec::new();
             if let Some(chunk) = self.current.take() {
-                unused.push((chunk, self.end - self.bump));
+                unused.push((chunk, self.geometry.count - self.bump));
             }
             if let Some(chunk) = self.local_chunk.take() {
                 unused.push((chunk, self.local_count));
             }
-            (self.local, self.local_count, self.bump, self.end) = (None, 0, 0, 0);
+            (self.local, self.local_count, self.bump) = (None, 0, 0);
             for (chunk, n) in unused {
                 // SAFETY: chunks we took slots from are alive while we hold them.
                 let s = unsafe { chunk.as_ref() }.state(&mut state);

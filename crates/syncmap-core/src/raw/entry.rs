@@ -3,9 +3,7 @@
 //! allocation (with the inline slot of a new key's first value, [`WithSlot`]), its freeing and
 //! its reclamation.
 
-use core::{borrow::Borrow, marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
-
-use core::alloc::Layout;
+use core::{alloc::Layout, borrow::Borrow, marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
 use super::{
     arena::{self, ARENA_TAG, Arena},
@@ -14,7 +12,7 @@ use super::{
 };
 use crate::{
     primitive::sync::atomic::{AtomicPtr, Ordering::*},
-    reclaim::{Reclaim, Retire, StoredPtr, sealed::Sealed},
+    reclaim::{Reclaim, StoredPtr},
     unwind::DropAll,
 };
 
@@ -125,7 +123,7 @@ impl<V> State<V> {
 /// | deleted → reserved      | [`try_reserve`](Self::try_reserve) (or a new entry made reserved) | no   |
 /// | reserved → present      | [`publish_reserved`](Self::publish_reserved), by the reserving thread only, while the entry is linked | no   |
 /// | reserved → deleted      | [`end_reserved`](Self::end_reserved), by the reserving thread (its closure failed, or the entry was unlinked meanwhile) | no   |
-/// | reserved → orphaned     | [`Retire::reclaim`] of an entry unlinked while reserved (see below) | no   |
+/// | reserved → orphaned     | the reclamation of an entry unlinked while reserved ([`free_batch`](Self::free_batch), see below) | no   |
 ///
 /// Readers, deleters and compare-and-swap treat *reserved* as absent; store, swap and
 /// load-or-store wait until the reservation ends, so only its owner ever leaves that state
@@ -141,7 +139,8 @@ impl<V> State<V> {
 /// reservation ends. The reservation itself keeps
 /// the entry's memory alive, by a hand-over between the two parties that may free it:
 ///
-/// * the reclaimer ([`Retire::reclaim`]) frees an entry whose slot is not *reserved*; if it is,
+/// * the reclaimer (a retired table's reclamation, through [`free_batch`](Self::free_batch))
+///   frees an entry whose slot is not *reserved*; if it is,
 ///   it swaps in *orphaned* instead and leaves the entry to the reserving thread;
 /// * the reserving thread ends its reservation with a swap ([`end_reserved`](Self::end_reserved)):
 ///   if that swap returns *orphaned*, the entry was already reclaimed in all but memory and the
@@ -209,15 +208,14 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
         Self::allocate(hash, key, Err(reserved::<V>()), arena)
     }
 
+    /// Whether this is `key`'s entry. Keys only: the table's control byte already matched the
+    /// hash's top 7 bits, and the cached hash carries the arena tag ([`ARENA_TAG`]).
     #[inline]
-    pub(crate) fn matches<Q>(&self, hash: u64, key: &Q) -> bool
+    pub(crate) fn matches<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        // Keys only: the table's control byte already matched the hash's top 7 bits, and the
-        // cached hash carries the arena tag ([`ARENA_TAG`]).
-        let _ = hash;
         self.key.borrow() == key
     }
 
@@ -689,33 +687,22 @@ impl<K, V, R: Reclaim> Entry<K, V, R> {
     }
 
     /// Frees an entry allocated by [`allocate`](Self::allocate), dropping its present value
-    /// (unless that is inline) and then its key. The memory is released first, and the key is
-    /// dropped even if the value's `Drop` panics; the first panic then resumes (see
-    /// [`DropAll`]).
+    /// (unless that is inline) and then its key: a batch of one ([`free_batch`](Self::free_batch)).
+    /// The key is dropped even if the value's `Drop` panics, and the memory released either way;
+    /// the first panic then resumes (see [`DropAll`]).
     ///
     /// # Safety
     ///
     /// `ptr` came from `allocate`, is unreachable, and is freed once.
     pub(crate) unsafe fn free(ptr: NonNull<Self>) {
-        // SAFETY: the entry is initialized and ours alone (caller's contract).
-        let entry = unsafe { ptr.as_ref() };
-        // An inline value has no drop glue (`INLINE`): it goes with the memory.
-        let value = entry.load().filter(|v| !entry.is_inline(*v));
-        // SAFETY: the key is read once; the memory is then freed without dropping it.
-        let key = unsafe { core::ptr::read(&entry.key) };
-        // SAFETY: the key was moved out and the value pointer taken (nothing else in the entry
-        // needs dropping), and `entry` is not used again.
-        unsafe { Self::dealloc_only(ptr) };
-        // SAFETY: not inline, so the slot owned a value from `alloc`, released once here.
-        let value = value.map(|value| unsafe { R::Stored::<V>::from_raw(value) });
         let mut drops = DropAll::new();
-        drops.run(|| drop(value));
-        drops.run(|| drop(key));
+        // SAFETY: the caller's contract, for a batch of one.
+        unsafe { Self::free_batch([ptr], false, &mut drops) };
         drops.finish();
     }
 
-    /// Frees many entries, as [`free`](Self::free) each, or as [`Retire::reclaim`] each if
-    /// `reclaiming` (an entry still reserved is then handed over instead), with every `Drop`
+    /// Frees many entries, as [`free`](Self::free) each; if `reclaiming` (a retired table's
+    /// entries), an entry still reserved is handed over instead (see the type's docs), with every `Drop`
     /// run even if one panics (the first panic is left in `drops`). Arena slots go back a few
     /// dozen per hold of their pool's lock, and each entry's memory (then its value's) is
     /// fetched a few entries ahead, so that a large batch (a map's drop, a `clear`'s
@@ -877,22 +864,6 @@ impl<K, V, R: Reclaim> Drop for Entry<K, V, R> {
             // unreachable, so nothing else uses it.
             unsafe { dealloc::<R, V>(value) }
         }
-    }
-}
-
-impl<K, V, R: Reclaim> Sealed for Entry<K, V, R> {}
-
-impl<K, V, R: Reclaim> Retire for Entry<K, V, R> {
-    unsafe fn reclaim(ptr: NonNull<Self>) {
-        // SAFETY: no guard can reach a reclaimed entry, but a thread holding a reservation on it
-        // still may (it holds no guard): the entry is alive until one of us frees it.
-        if unsafe { ptr.as_ref() }.hand_over_reserved() {
-            // The reserving thread frees it when its reservation ends (`Entry`'s docs).
-            return;
-        }
-        // SAFETY: entries are allocated by `Entry::allocate` and reclaimed once (caller's
-        // contract); not reserved, so no reservation reaches it any more.
-        unsafe { Self::free(ptr) }
     }
 }
 

@@ -349,8 +349,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         Some(unsafe { R::make_ref(guard, value) })
     }
 
-    /// `key`'s value as an owned copy that holds no guard ([`CloneOwned`]: a clone of `V`, or a
-    /// new share of its `Arc`).
+    /// `key`'s value as an owned copy that holds no guard
+    /// ([`CloneOwned`](crate::reclaim::CloneOwned): a clone of `V`, or a new share of its `Arc`).
     #[inline]
     pub(crate) fn load_owned<Q>(&self, key: &Q) -> Option<crate::Owned<V, R>>
     where

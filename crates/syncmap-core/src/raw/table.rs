@@ -85,7 +85,7 @@ where
     table
         .find(hash, |e| {
             // SAFETY: the caller's contract: linked entries are alive (for 'g, so now).
-            unsafe { e.get() }.matches(hash, key)
+            unsafe { e.get() }.matches(key)
         })
         // SAFETY: the caller's contract.
         .map(|&e| unsafe { Linked::new(e) })
