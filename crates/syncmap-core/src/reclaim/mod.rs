@@ -44,8 +44,10 @@ pub use retired::Retired;
 ///
 /// The map allocates three kinds of shared objects: the read table, the entries, and the values.
 /// Readers reach them without taking a lock, inside a *guard* obtained from [`pin`](Self::pin).
-/// A writer that makes an object unreachable passes it to [`retire`](Self::retire); the strategy
-/// calls [`Retire::reclaim`] on it later. Values are kept in the strategy's smart pointer
+/// A writer that makes an object unreachable passes it to [`retire`](Self::retire) (entries go
+/// with the read table they die with, or with an unpublished carrier table when many die at
+/// once: see [`RETIRE_PIECE`](Self::RETIRE_PIECE)); the strategy calls [`Retire::reclaim`] on it
+/// later. Values are kept in the strategy's smart pointer
 /// ([`Stored`](Self::Stored)), so that a backend can store them as `Box<V>` or as `Arc<V>`, and
 /// hand them out as the cheapest handle it has ([`Ref`](Self::Ref)).
 ///
