@@ -139,36 +139,9 @@ impl HitCounter {
     }
 }
 
-/// Deletes (present or reserved → deleted), counted in per-thread stripes so that lock-free
-/// deletes of different threads write different cache lines. Each stripe counts exactly (a
-/// `fetch_add`); the map sums them only every [`DeleteCounter::CHECK_EVERY`]th delete of a
-/// stripe, to decide whether a compaction is due (and if so, to move it a step on).
-#[derive(Debug, Default)]
-pub(crate) struct DeleteCounter {
-    stripes: [Padded; STRIPES],
-}
-
-impl DeleteCounter {
-    /// A stripe asks for a check of the total every this many of its deletes: the per-thread
-    /// part of the memory bound's constant.
-    pub(crate) const CHECK_EVERY: u64 = if cfg!(loom) { 1 } else { 8 };
-
-    /// Counts one delete; true if this stripe is due to check the total.
-    #[inline]
-    pub(crate) fn deleted(&self) -> bool {
-        let n = self.stripes[stripe()].0.fetch_add(1, Relaxed) + 1;
-        n % Self::CHECK_EVERY == 0
-    }
-
-    /// Deletes counted so far (exact once the deleting threads have synchronised with us).
-    pub(crate) fn total(&self) -> u64 {
-        self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
-    }
-}
-
 /// The number of present values, kept by the writers that change it (papaya keeps its length
 /// the same way): `+1` when a key gets a value it did not have, `-1` when a delete takes one,
-/// `-n` when `clear` unlinks `n` present values. Striped like [`DeleteCounter`], so writers on
+/// `-n` when `clear` unlinks `n` present values. Striped like [`HitCounter`], so writers on
 /// different threads touch different cache lines; reads never touch it.
 ///
 /// Exact whenever no write is in flight, except after a `clear` that raced with lock-free writes

@@ -23,16 +23,20 @@
 //!
 //! The promotion therefore makes the next compaction due after `max(DEAD_MIN, H_p / 4)`
 //! deletes since `d_s` ([`RawMap::compaction_due_after`]). From then on every delete that
-//! checks (each [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th of a thread) takes
+//! checks (each [`CHECK_EVERY`](Shard::CHECK_EVERY)th of its shard) takes
 //! the lock and moves the compaction [`COMPACT_STEP_BUCKETS`] buckets on, 64 a delete. Its two
 //! walks (the backlog of a dirty that exists, then read) cover tables of at most about `2.3`
 //! buckets per entry of capacity, which is at most twice the entries held at the last
 //! promotion (`H_p + N`, and a promotion drops at most half of them, by the bound): about
 //! `9 * H_p` buckets, so it is promoted within `H_p / 7` more deletes, `Δ` having stayed below
 //! `H_p / 4 + H_p / 7 < H_p / 2`; the new promotion starts the argument again. For small
-//! tables (fewer than 512 buckets, rebuilt at once) `Δ` stays below `DEAD_MIN` plus twice a
-//! thread's unchecked deletes, which with `2 * Δ` gives `c` (about 100 for one thread; each
-//! deleting thread adds its unchecked deletes). When deletes stop, `Δ` does: a compaction left
+//! tables (fewer than 512 buckets, rebuilt at once) `Δ` stays below `DEAD_MIN` plus twice the
+//! shard's unchecked deletes (fewer than `CHECK_EVERY`), which with `2 * Δ` gives `c` (about
+//! 100).
+//!
+//! Everything here is per shard: each shard counts its own deletes, and its compactions, dead
+//! entries and bound are its own. The map's bound is the sum of its shards': at most twice the
+//! live entries, plus `c` per shard. When deletes stop, `Δ` does: a compaction left
 //! pending by the last delete needs nothing more to drive it (a read-only map keeps the bound
 //! as it is).
 //!
@@ -58,6 +62,7 @@ use super::{
     dirty::{COMPACT_STEP_BUCKETS, Held, INCREMENTAL_MIN_BUCKETS, test_visits},
     entry::State,
     locked::LockedMap,
+    shard::Shard,
 };
 use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
@@ -73,23 +78,41 @@ fn gap(held: usize) -> u64 {
 }
 
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
-    /// Counts one delete (present or reserved → deleted) made under `guard`; every
-    /// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a stripe checks
-    /// whether a compaction is due, and if so moves it a step on.
+    /// Counts one delete (present or reserved → deleted) of a key of shard `shard`, made under
+    /// `guard`; every [`CHECK_EVERY`](Shard::CHECK_EVERY)th delete of a shard checks whether
+    /// a compaction of it is due, and if so moves it a step on.
     #[inline]
-    pub(super) fn count_delete(&self, guard: &R::Guard<'_>) {
+    pub(super) fn count_delete(&self, guard: &R::Guard<'_>, shard: usize) {
         self.present.removed(1);
-        if self.deletes.deleted() {
-            self.check_dead(guard);
+        if self.shards[shard].deleted() {
+            self.check_dead(guard, shard);
         }
     }
 
-    /// Counts a delete without checking: for a cancelled reservation, which has no guard at
-    /// hand; the next checked delete accounts for it.
-    pub(super) fn count_delete_unchecked(&self) {
-        self.deletes.deleted();
+    /// Counts a delete of a key of shard `shard` without checking: for a cancelled
+    /// reservation, which has no guard at hand; the shard's next checked delete accounts for
+    /// it.
+    pub(super) fn count_delete_unchecked(&self, shard: usize) {
+        self.shards[shard].deleted();
     }
 
+    /// If a compaction of shard `shard` is due, moves it a step on under the lock (see the
+    /// module docs).
+    #[cold]
+    fn check_dead(&self, guard: &R::Guard<'_>, shard: usize) {
+        if !self.shards[shard].compaction_due() {
+            return;
+        }
+        let mut locked = self.lock(guard, shard);
+        // A promotion may have moved the next compaction while we waited for the lock.
+        if !locked.shard().compaction_due() {
+            return;
+        }
+        locked.compact_step();
+    }
+}
+
+impl<K, V, R: Reclaim> Shard<K, V, R> {
     /// By the lock holder, at a promotion (the promoted dirty's rebuild began at delete total
     /// `rebuilt_at`, and its table holds `held` entries) or after counting a small table: the
     /// next compaction is due [`gap`]`(held)` deletes after `rebuilt_at` (see the module docs).
@@ -97,18 +120,9 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         self.next_dead_check.store(rebuilt_at + gap(held), Relaxed);
     }
 
-    /// If a compaction is due, moves it a step on under the lock (see the module docs).
-    #[cold]
-    fn check_dead(&self, guard: &R::Guard<'_>) {
-        if self.deletes.total() < self.next_dead_check.load(Relaxed) {
-            return;
-        }
-        let mut locked = self.lock(guard);
-        // A promotion may have moved the next compaction while we waited for the lock.
-        if self.deletes.total() < self.next_dead_check.load(Relaxed) {
-            return;
-        }
-        locked.compact_step();
+    /// Whether the deletes have reached the next compaction.
+    fn compaction_due(&self) -> bool {
+        self.deletes() >= self.next_dead_check.load(Relaxed)
     }
 }
 
@@ -116,9 +130,8 @@ impl<K, V, R: Reclaim, S> LockedMap<'_, '_, K, V, R, S> {
     /// After a `clear` (the map is empty, nothing is dead): the next compaction is due
     /// [`DEAD_MIN`] deletes from now, as if a rebuild of an empty table began now.
     pub(super) fn restart_dead_checks(&self) {
-        let map = self.map();
-        map.next_dead_check
-            .store(map.deletes.total() + gap(0), Relaxed);
+        let shard = self.shard();
+        shard.compaction_due_after(shard.deletes(), 0);
     }
 
     /// Counts the entries held and the dead ones among them (see [`Dirty::count_entries`]).
@@ -152,9 +165,9 @@ impl<K, V, R: Reclaim, S> LockedMap<'_, '_, K, V, R, S> {
                 .filter(|e| matches!(e.state(), State::Deleted))
                 .count();
             if dead < DEAD_MIN {
-                let map = self.map();
-                let base = map.deletes.total().saturating_sub(dead as u64);
-                map.compaction_due_after(base, read.table.len());
+                let shard = self.shard();
+                let base = shard.deletes().saturating_sub(dead as u64);
+                shard.compaction_due_after(base, read.table.len());
                 return;
             }
         }
@@ -173,9 +186,14 @@ mod tests {
 
     type Map = SyncMap<u64, u64, DeferToDrop>;
 
+    /// A map of one shard, whose bound's constant the tests check.
+    fn one_shard() -> Map {
+        Map::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1)
+    }
+
     #[test]
     fn deleting_most_keys_of_read_compacts_without_new_keys() {
-        let map = Map::new();
+        let map = one_shard();
         for k in 0..1000 {
             map.store(k, k);
         }
@@ -195,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_store_after_compaction_revives_nothing_dropped() {
-        let map = Map::new();
+        let map = one_shard();
         for k in 0..200 {
             map.store(k, k);
         }
@@ -218,7 +236,7 @@ mod tests {
     fn a_clear_restarts_the_dead_entry_checks() {
         // A large map sets a large gap before the next check; after a clear, a smaller map
         // emptied by deletes must still compact (the minimal case proptest found).
-        let map = Map::new();
+        let map = one_shard();
         for k in 0..2000 {
             map.store(k, k);
         }
@@ -242,7 +260,7 @@ mod tests {
 
     /// Counts misses until dirty is promoted, as a read workload would.
     fn promote(map: &Raw) {
-        while map.dirty.lock().exists() {
+        while map.shards[0].dirty.lock().exists() {
             assert!(map.load(&u64::MAX).is_none());
         }
     }
@@ -260,7 +278,7 @@ mod tests {
         // in one call; now no call visits more than one step's buckets, and the entries held
         // still follow the live set, deleting the keys of a large promoted map one by one.
         const N: u64 = 200_000;
-        let map = Raw::with_capacity_and_hasher(0, std::hash::RandomState::new());
+        let map = Raw::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1);
         for k in 0..N {
             map.store(k, k);
         }
@@ -292,7 +310,7 @@ mod tests {
         // the rebuild reaches them, some after it expunged them (relinked: the promotion must
         // not free them, and they are skipped without being read when it is reclaimed).
         const N: u64 = 40_000;
-        let map = Raw::with_capacity_and_hasher(0, std::hash::RandomState::new());
+        let map = Raw::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1);
         for k in 0..N {
             map.store(k, k);
         }

@@ -37,7 +37,7 @@ use crate::{reclaim::Reclaim, stats::LockedStats};
 const STEP_BUCKETS: usize = if cfg!(loom) { 1 } else { 16 };
 
 /// Buckets a delete visits per step of a compaction (see `bound.rs`): only every
-/// [`CHECK_EVERY`](crate::stats::DeleteCounter::CHECK_EVERY)th delete of a thread steps, so
+/// `Shard::CHECK_EVERY`th delete of a shard steps, so
 /// this is 64 buckets per delete, enough for a compaction (two walks of tables of at most
 /// about `4.6` buckets per entry held) to end within an eighth of the entries held in deletes.
 /// Under loom, two buckets (see [`STEP_BUCKETS`]).
@@ -656,7 +656,7 @@ mod tests {
     }
 
     fn shape<K>(map: &Map<K>) -> Shape {
-        let dirty = map.dirty.lock();
+        let dirty = map.shards[0].dirty.lock();
         Shape {
             len: dirty.table_len(),
             buckets: dirty.table.as_ref().map_or(0, |t| t.num_buckets()),
@@ -689,7 +689,7 @@ mod tests {
 
     /// Counts misses until dirty is promoted, as a read workload would.
     fn promote<K: Hash + Eq + Borrow<u64>>(map: &Map<K>) {
-        while map.dirty.lock().exists() {
+        while map.shards[0].dirty.lock().exists() {
             assert!(map.load(&u64::MAX).is_none());
         }
     }
@@ -705,7 +705,7 @@ mod tests {
 
     #[test]
     fn a_large_table_grows_a_step_per_insert_and_loses_nothing() {
-        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        let map = Raw::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         let mut model = HashMap::new();
         let mut growths = 0;
         let mut was_growing = false;
@@ -731,7 +731,7 @@ mod tests {
         // A rebuild that reaches many deleted keys fills the graveyard; the promotion after it
         // must not keep the graveyard's allocation (an emptied map would hold it for good: the
         // memory bench's emptied state once kept 4.3 bytes per original entry so).
-        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        let map = Raw::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         for k in 0..10_000 {
             map.store(k, k);
         }
@@ -743,13 +743,13 @@ mod tests {
         promote(&map);
         let stats = map.stats();
         assert_eq!(stats.expunged, 2_000, "{stats:?}");
-        assert_eq!(map.dirty.lock().graveyard.capacity(), 0);
+        assert_eq!(map.shards[0].dirty.lock().graveyard.capacity(), 0);
     }
 
     #[test]
     fn a_rebuild_visits_a_step_per_insert_and_keeps_gos_semantics() {
         const N: u64 = 20_000;
-        let map = Raw::with_capacity_and_hasher(0, RandomState::new());
+        let map = Raw::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         let mut model = HashMap::new();
         for k in 0..N {
             map.store(k, k);
@@ -841,7 +841,7 @@ mod tests {
     fn a_clear_during_a_rebuild_frees_every_entry_once() {
         const N: u64 = 20_000;
         let drops = Arc::default();
-        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let map = Counting::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         let key = |k| Counted(k, Arc::clone(&drops));
         for k in 0..N {
             map.store(key(k), k);
@@ -876,7 +876,7 @@ mod tests {
     #[test]
     fn a_clear_during_a_growth_frees_every_entry_once() {
         let drops = Arc::default();
-        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let map = Counting::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         let mut k = 0;
         while !(k > 2 * INCREMENTAL_MIN_BUCKETS as u64 && shape(&map).growing) {
             map.store(Counted(k, Arc::clone(&drops)), k);
@@ -899,7 +899,7 @@ mod tests {
     #[test]
     fn a_clear_of_a_small_dirty_lists_its_entries_inline_and_keeps_its_table() {
         let drops = Arc::default();
-        let map = Counting::with_capacity_and_hasher(0, RandomState::new());
+        let map = Counting::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
         let key = |k| Counted(k, Arc::clone(&drops));
         for k in 0..8 {
             map.store(key(k), k);
@@ -914,9 +914,9 @@ mod tests {
         map.store(key(0), 1);
         let stats = map.stats();
         assert_eq!((stats.expunged, stats.unexpunged), (6, 1), "{stats:?}");
-        assert_eq!(map.dirty.lock().table_len(), INLINE_DEAD);
+        assert_eq!(map.shards[0].dirty.lock().table_len(), INLINE_DEAD);
         let dropped = drops.load(Relaxed); // the unused key 0
-        let table = map
+        let table = map.shards[0]
             .dirty
             .lock()
             .table
@@ -925,7 +925,7 @@ mod tests {
         map.clear();
         assert_eq!(map.len_estimate(), 0);
         map.store(key(5), 5);
-        let dirty = map.dirty.lock();
+        let dirty = map.shards[0].dirty.lock();
         assert_eq!(dirty.table.as_ref().map(HashTable::allocation_size), table);
         drop(dirty);
         assert_eq!(map.load(&5).copied(), Some(5));

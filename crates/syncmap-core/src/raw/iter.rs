@@ -6,11 +6,7 @@ use core::{
     ptr::NonNull,
 };
 
-use super::{
-    RawMap,
-    entry::Entry,
-    table::{Entries, ReadOnly},
-};
+use super::{RawMap, entry::Entry, shard::Root, table::Entries};
 use crate::reclaim::Reclaim;
 
 /// The keys and values of a read table's present entries, borrowed for `'g`, the life of the
@@ -39,8 +35,17 @@ impl<'g, K, V, R: Reclaim> PresentEntries<'g, K, V, R> {
     }
 }
 
-/// The present entries of a read table, with their values' pointers.
+/// The present entries of the shards' read tables, shard by shard, with their values'
+/// pointers.
+///
+/// # Invariants
+///
+/// `root` was borrowed from the map under the guard that lives for `'g`; `shards` is the map's
+/// shard count, and `entries` iterates shard `next - 1`'s table.
 pub(super) struct WithValues<'g, K, V, R: Reclaim> {
+    root: &'g Root<K, V, R>,
+    shards: usize,
+    next: usize,
     entries: Entries<'g, K, V, R>,
 }
 
@@ -49,13 +54,21 @@ impl<'g, K, V, R: Reclaim> Iterator for WithValues<'g, K, V, R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        for entry in self.entries.by_ref() {
-            let entry = entry.get();
-            if let Some(value) = entry.load() {
-                return Some((entry, value));
+        loop {
+            for entry in self.entries.by_ref() {
+                let entry = entry.get();
+                if let Some(value) = entry.load() {
+                    return Some((entry, value));
+                }
             }
+            if self.next == self.shards {
+                return None;
+            }
+            // SAFETY: the invariants: the root is borrowed under the guard, and `next` is
+            // below the shard count.
+            self.entries = unsafe { self.root.read(self.next) }.entries();
+            self.next += 1;
         }
-        None
     }
 }
 
@@ -69,15 +82,19 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         &'g self,
         guard: &'g R::Guard<'_>,
     ) -> PresentEntries<'g, K, V, R> {
-        let read = self.read_for_iteration(guard);
+        let root = self.root_for_iteration(guard);
         PresentEntries {
             entries: WithValues {
-                entries: read.entries(),
+                root,
+                shards: self.shards(),
+                next: 1,
+                // SAFETY: `root` is borrowed under `guard`; every map has shard 0.
+                entries: unsafe { root.read(0) }.entries(),
             },
         }
     }
 
-    /// Every entry of the table `range` would visit (see
+    /// Every entry of the tables `range` would visit (see
     /// [`present_entries`](Self::present_entries)), for parallel iteration.
     #[cfg(feature = "rayon")]
     pub(crate) fn par_entries<'g>(
@@ -88,29 +105,40 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Sync,
         V: Send + Sync,
     {
-        use rayon::iter::ParallelIterator;
+        use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
         // Rayon's workers receive this work after the pin and through rayon's queues, so every
         // load they make happens after `pin` returned: the pin protects their reads exactly as
         // it protects this thread's (`Reclaim`'s *Protection*).
-        let read = self.read_for_iteration(guard);
-        read.par_entries().filter_map(|entry| {
-            let value = entry.load()?;
-            // SAFETY: read under the pin (see above), which lives for 'g.
-            Some((&entry.key, unsafe { value.as_ref() }))
-        })
+        let root = self.root_for_iteration(guard);
+        let tables: Vec<_> = (0..self.shards())
+            // SAFETY: `root` is borrowed under `guard`, and `shard` is below the shard count.
+            .map(|shard| unsafe { root.read(shard) })
+            .collect();
+        tables
+            .into_par_iter()
+            .flat_map(|read| read.par_entries())
+            .filter_map(|entry| {
+                let value = entry.load()?;
+                // SAFETY: read under the pin (see above), which lives for 'g.
+                Some((&entry.key, unsafe { value.as_ref() }))
+            })
     }
 
-    /// The read table to iterate, promoting dirty first if read is amended (Go's `Range`).
-    fn read_for_iteration<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
-        let read = self.read(guard);
-        if !read.amended() {
-            return read;
+    /// The root whose tables to iterate, promoting first the dirty state of each shard whose
+    /// read table is amended (Go's `Range`, shard by shard): every key present for the whole
+    /// iteration is then in its shard's table in the root, whenever the iteration reaches it
+    /// (a later promotion's table holds every entry of the one it replaces, and a `clear`
+    /// replaces the root, not its tables).
+    fn root_for_iteration<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g Root<K, V, R> {
+        for shard in 0..self.shards() {
+            if self.read(guard, shard).amended() {
+                let mut locked = self.lock(guard, shard);
+                if locked.read().amended() {
+                    locked.promote();
+                }
+            }
         }
-        let mut locked = self.lock(guard);
-        if locked.read().amended() {
-            locked.promote();
-        }
-        locked.into_read()
+        self.root(guard)
     }
 }

@@ -9,13 +9,14 @@ use super::{
     arena::Arena,
     dirty::Dirty,
     entry::EntryPtr,
+    shard::{Root, Shard},
     table::{Dies, Linked, ReadOnly},
     token::Locked,
 };
 use crate::{
     primitive::sync::{
         MutexGuard,
-        atomic::Ordering::{AcqRel, Release},
+        atomic::Ordering::{AcqRel, Acquire, Release},
     },
     reclaim::Reclaim,
 };
@@ -24,13 +25,15 @@ use crate::{
 /// [`Reclaim::flush`] hint even when no entry died with it.
 const FLUSH_MIN_SIZE: usize = 1024;
 
-/// The map with its dirty lock held: the mutex guard, the guard that `'g` reads are made under
-/// (`'p` is its own lifetime), and the current read table. Made by [`RawMap::lock`]; unlocks
-/// when dropped. Go's `*Locked` functions are its methods.
+/// A shard of the map with its dirty lock held: the mutex guard, the guard that `'g` reads are
+/// made under (`'p` is its own lifetime), and the shard's current read table. Made by
+/// [`RawMap::lock`]; unlocks when dropped. Go's `*Locked` functions are its methods.
 ///
 /// # Invariants
 ///
-/// `read` is the published read table (only lock holders replace it, invariant 1): it is read
+/// `read` is the shard's published read table (only lock holders replace it, invariant 1; a
+/// `clear` replaces the root holding every shard's lock, so the root does not change while one
+/// is held): it is read
 /// after the lock is taken, and again after each replacement made through this value. The
 /// methods that replace it ([`promote`](Self::promote), [`replace_read`](Self::replace_read))
 /// take `&mut self`, and [`read`](Self::read) lends it for a borrow of `self` only, so a table
@@ -39,41 +42,45 @@ const FLUSH_MIN_SIZE: usize = 1024;
 /// table is retired.
 pub(super) struct LockedMap<'g, 'p, K, V, R: Reclaim + 'p, S> {
     map: &'g RawMap<K, V, R, S>,
+    /// The shard's index, and the shard.
+    index: usize,
+    shard: &'g Shard<K, V, R>,
     dirty: MutexGuard<'g, Dirty<K, V, R>>,
     guard: &'g R::Guard<'p>,
     read: &'g ReadOnly<K, V, R>,
 }
 
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
-    /// Takes the dirty lock; `guard` came from this map's `pin`.
+    /// Takes shard `index`'s dirty lock; `guard` came from this map's `pin`.
     #[inline]
-    pub(super) fn lock<'g, 'p>(&'g self, guard: &'g R::Guard<'p>) -> LockedMap<'g, 'p, K, V, R, S> {
-        let dirty = self.dirty.lock();
+    pub(super) fn lock<'g, 'p>(
+        &'g self,
+        guard: &'g R::Guard<'p>,
+        index: usize,
+    ) -> LockedMap<'g, 'p, K, V, R, S> {
+        let shard = &self.shards[index];
+        let dirty = shard.dirty.lock();
         LockedMap {
             map: self,
+            index,
+            shard,
             dirty,
             guard,
-            read: self.read(guard),
+            read: self.read(guard, index),
         }
     }
 }
 
 impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
-    /// The map.
+    /// The shard whose lock is held.
     #[inline]
-    pub(super) fn map(&self) -> &'g RawMap<K, V, R, S> {
-        self.map
+    pub(super) fn shard(&self) -> &'g Shard<K, V, R> {
+        self.shard
     }
 
     /// The current read table, for as long as `self` is borrowed (see the invariants).
     #[inline]
     pub(super) fn read(&self) -> &ReadOnly<K, V, R> {
-        self.read
-    }
-
-    /// Unlocks, and returns the read table that was current until then, borrowed for `'g`.
-    #[inline]
-    pub(super) fn into_read(self) -> &'g ReadOnly<K, V, R> {
         self.read
     }
 
@@ -136,7 +143,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
         if self.dirty.exists() {
             return false;
         }
-        self.dirty.rebuild(self.read, self.map.deletes.total());
+        self.dirty.rebuild(self.read, self.shard.deletes());
         true
     }
 
@@ -149,18 +156,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
     /// Makes dirty the new read table (O(1)) and retires the old one, with the graveyard
     /// entries that were not revived; sets when the next compaction is due (`bound.rs`).
     pub(super) fn promote(&mut self) {
-        self.read = promote(self.map, &mut self.dirty, self.guard, self.read);
-    }
-
-    /// Publishes `new` as the read table and retires the old one along with the entries that
-    /// `dies` names (`dead` of them).
-    pub(super) fn replace_read(
-        &mut self,
-        new: *mut ReadOnly<K, V, R>,
-        dies: Dies<K, V, R>,
-        dead: usize,
-    ) {
-        self.read = replace_read(self.map, self.guard, new, dies, dead);
+        self.read = promote(self.map, self.index, &mut self.dirty, self.guard, self.read);
     }
 
     /// Empties dirty for a `clear`, which is about to replace the read table: returns what
@@ -214,7 +210,7 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
     ) -> Linked<'g, K, V, R> {
         let read = self.read;
         if !read.amended() {
-            self.dirty.rebuild(read, self.map.deletes.total());
+            self.dirty.rebuild(read, self.shard.deletes());
             read.amended.store(true, Release);
         }
         self.dirty.insert_new(self.guard, read, hash, entry)
@@ -226,35 +222,76 @@ impl<'g, 'p, K, V, R: Reclaim, S> LockedMap<'g, 'p, K, V, R, S> {
 // `miss`), which cost about an instruction a call (callgrind, `AdversarialDelete`). Each
 // returns the new read table.
 
-/// [`LockedMap::promote`]: `read` is the current read table.
+/// [`LockedMap::promote`], of shard `index`: `read` is its current read table.
 fn promote<'g, K, V, R: Reclaim, S>(
     map: &'g RawMap<K, V, R, S>,
+    index: usize,
     dirty: &mut Dirty<K, V, R>,
     guard: &'g R::Guard<'_>,
     read: &ReadOnly<K, V, R>,
 ) -> &'g ReadOnly<K, V, R> {
     let Some(table) = dirty.take_table(read) else {
         debug_assert!(false, "promotion without a dirty table");
-        return map.read(guard);
+        return map.read(guard, index);
     };
     let (dead, count) = dirty.take_expunged();
     dirty.misses = 0;
     dirty.stats.promotions += 1;
-    map.compaction_due_after(dirty.rebuilt_at, table.len());
-    replace_read(map, guard, ReadOnly::publish(table), dead, count)
+    map.shards[index].compaction_due_after(dirty.rebuilt_at, table.len());
+    replace_read(map, index, guard, ReadOnly::publish(table), dead, count)
 }
 
-/// [`LockedMap::replace_read`], by the holder of `map`'s lock.
+/// Publishes `new` as shard `index`'s read table, by the holder of its lock, and retires the
+/// old one along with the entries that `dies` names (`dead` of them), and the old root.
 fn replace_read<'g, K, V, R: Reclaim, S>(
     map: &'g RawMap<K, V, R, S>,
+    index: usize,
     guard: &'g R::Guard<'_>,
     new: *mut ReadOnly<K, V, R>,
     dies: Dies<K, V, R>,
     dead: usize,
 ) -> &'g ReadOnly<K, V, R> {
-    let old = NonNull::new(map.read.swap(new, AcqRel)).expect("read is never null");
-    // SAFETY: `old` was published until the swap and is retired only below; `guard`
-    // protects it meanwhile.
+    let root = Root::publish(core::iter::empty());
+    let mut current = map.root.load(Acquire);
+    let old_root = loop {
+        // SAFETY: `current` is the published root, or was: roots are retired, and `guard`
+        // protects it; `root` is ours, unpublished.
+        unsafe { (*root).copy_with(&*current, index, new) };
+        // A promotion of another shard may have replaced the root since we loaded it; only
+        // lock holders of this shard replace its slot, and no `clear` runs while we hold it.
+        match map.root.compare_exchange(current, root, AcqRel, Acquire) {
+            Ok(old) => break old,
+            Err(now) => current = now,
+        }
+    };
+    // SAFETY: the old root was published until the swap; `guard` protects it.
+    let old = unsafe { &*old_root }.table(index);
+    let old = NonNull::new(old).expect("a shard's read table is never null");
+    // SAFETY: `old` was published (in the old root) until the swap, and only this lock holder
+    // retires it (the next one finds `new` in the new root).
+    unsafe { retire_read(map, guard, old, dies, dead) };
+    // SAFETY: the old root is unpublished, and retired only here; its other tables are still
+    // published in the new root (`Root` frees the array only).
+    unsafe { map.reclaim.retire(guard, NonNull::new(old_root).expect("never null")) };
+    map.read(guard, index)
+}
+
+/// Retires `old`, a read table just unpublished, with what dies with it (`dead` entries),
+/// and hints the strategy to reclaim soon if that is a lot.
+///
+/// # Safety
+///
+/// `old` is unpublished (no lock holder can reach it any more) and retired only here; the
+/// caller holds the lock of its shard (or of every shard); the entries `dies` names are linked
+/// from no table (invariant 2 and the callers).
+unsafe fn retire_read<K, V, R: Reclaim, S>(
+    map: &RawMap<K, V, R, S>,
+    guard: &R::Guard<'_>,
+    old: NonNull<ReadOnly<K, V, R>>,
+    dies: Dies<K, V, R>,
+    dead: usize,
+) {
+    // SAFETY: `old` is retired only below; `guard` protects it meanwhile.
     let size = unsafe { old.as_ref() }.table.capacity() + dead;
     let dies = if dead >= CLEAR_LISTED_MIN && dead > retire_piece::<R>() {
         // A large `clear`: listed (O(n), as the `clear` is anyway), to be retired in pieces.
@@ -264,12 +301,11 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
         dies
     };
     let dies = retire_in_chunks(map, guard, dies);
-    // SAFETY: `old` is unpublished, and only this lock holder retires it (the next one
-    // finds `new` in `read`).
+    // SAFETY: `old` is unpublished, and only this caller retires it.
     unsafe { ReadOnly::set_dies(old, dies) };
     // SAFETY: the old table is unpublished, and the entries `dies` names are linked from no
-    // table (invariant 2 and the callers); lock-holders only reach tables through `read`,
-    // which now points elsewhere. The table is `Send` because the map's keys and values are.
+    // table (the caller's contract); lock-holders only reach tables through the root, which
+    // now points elsewhere. The table is `Send` because the map's keys and values are.
     unsafe { map.reclaim.retire(guard, old) }
     // Start a batch's reclamation early when keys and values died here (a `clear`, or
     // entries expunged at the last rebuild, a compaction's among them: at least the strategy's
@@ -278,7 +314,55 @@ fn replace_read<'g, K, V, R: Reclaim, S>(
     if size >= FLUSH_MIN_SIZE || dead >= R::FLUSH_MIN_DEAD.max(1) {
         map.reclaim.flush(guard);
     }
-    map.read(guard)
+}
+
+/// Go's `Clear`, holding every shard's lock (`locks`, in shard order): each shard that has an
+/// entry or a dirty state is emptied, and a new root, with new empty tables for those shards,
+/// replaces the old one in one atomic swap, so that the `clear` takes effect for every key at
+/// once (a lookup after it finds no key that was present before it, in any shard). Each old
+/// table is then retired with what dies with it, and the old root on its own. Returns how
+/// many present entries were removed.
+pub(super) fn clear_shards<'g, K, V, R: Reclaim, S>(
+    map: &'g RawMap<K, V, R, S>,
+    guard: &'g R::Guard<'_>,
+    mut locks: Vec<LockedMap<'g, '_, K, V, R, S>>,
+) -> usize {
+    let mut present = 0;
+    let mut retired = Vec::new();
+    let tables: Vec<*mut ReadOnly<K, V, R>> = locks
+        .iter_mut()
+        .map(|locked| {
+            let read = locked.read();
+            if read.table.is_empty() && !read.amended() {
+                // Kept in the new root: only the old root goes.
+                return core::ptr::from_ref(read).cast_mut();
+            }
+            let (dies, dead, live) = locked.unlink_for_clear();
+            locked.restart_dead_checks();
+            present += live;
+            retired.push((NonNull::from(locked.read()), dies, dead));
+            ReadOnly::publish(hashbrown::HashTable::new())
+        })
+        .collect();
+    let new = Root::publish(tables.iter().copied());
+    let old = NonNull::new(map.root.swap(new, AcqRel)).expect("the root is never null");
+    for (old, dies, dead) in retired {
+        // SAFETY: `old` was its shard's table in the old root, now unpublished (the new root
+        // has a new table in its slot, and lock holders reach tables only through the root);
+        // it is retired only here, under every shard's lock; `unlink_for_clear` unlinked what
+        // `dies` names.
+        unsafe { retire_read(map, guard, old, dies, dead) };
+    }
+    // The lock holders' read tables are the new root's: refresh them (the invariants) before
+    // they unlock.
+    for locked in &mut locks {
+        locked.read = map.read(guard, locked.index);
+    }
+    // SAFETY: the old root is unpublished, and retired only here (every shard's lock is held).
+    // Its tables were retired above (or are still published in the new root): `Root` frees
+    // the array only. `Send` as for tables.
+    unsafe { map.reclaim.retire(guard, old) }
+    present
 }
 
 /// The most listed dead entries retired as one object: the strategy's

@@ -47,6 +47,7 @@ mod entry;
 mod iter;
 mod locked;
 mod reserve;
+mod shard;
 mod table;
 mod token;
 mod value;
@@ -62,28 +63,28 @@ use core::{
 
 use hashbrown::HashTable;
 
-use dirty::Dirty;
 pub(crate) use iter::PresentEntries;
+pub(crate) use shard::default_shards;
+use shard::{Root, Shard, shard_count, shard_index};
 use table::ReadOnly;
 
 use crate::{
     ReclaimOwned,
-    primitive::sync::{
-        Mutex,
-        atomic::{AtomicPtr, AtomicU64, Ordering::*},
-    },
+    primitive::sync::atomic::{AtomicPtr, Ordering::*},
     reclaim::Reclaim,
-    stats::{DeleteCounter, HitCounter, LenCounter, Stats},
+    stats::{HitCounter, LenCounter, Stats},
     unwind::DropAll,
 };
 use entry::Entry;
 use wait::Reservations;
 
-/// Go's `sync.Map`: see [`SyncMap`](crate::SyncMap) for the design; this is its state.
+/// Go's `sync.Map`: see [`SyncMap`](crate::SyncMap) for the design; this is its state. Keys are
+/// split by hash into shards (`shard.rs`), each one Go's design: the invariants below hold for
+/// each shard, its read table (its slot of the root) and its dirty state.
 ///
 /// # Invariants
 ///
-/// Under the dirty lock:
+/// Under the shard's dirty lock:
 /// 1. `read` never changes after publication (the `amended` flag only goes false → true).
 /// 2. If dirty exists, every entry of read is either in dirty or expunged, never both; and the
 ///    graveyard lists exactly the entries expunged by the last rebuild (some may have been
@@ -100,47 +101,23 @@ use wait::Reservations;
 /// unlinks its entry (see `find_slow`). In (a) and (b) the entry is retired through `R` with the
 /// old read table, so readers still inside it stay safe.
 pub(crate) struct RawMap<K, V, R: Reclaim, S> {
-    /// The published read table; never null. It shares a cache line with the other fields a
-    /// lookup reads (`hash_builder`, `reclaim`) and with fields written rarely, never with the
-    /// dirty lock, which every writer of a new key writes.
-    read: AtomicPtr<ReadOnly<K, V, R>>,
-    dirty: CacheLine<Mutex<Dirty<K, V, R>>>,
+    /// The published read tables, one per shard (see [`Root`]); never null. It shares a cache
+    /// line with the other fields a lookup reads (`mask`, `hash_builder`, `reclaim`), never
+    /// with a dirty lock, which every writer of a new key writes (the shards are a separate
+    /// allocation, each on its own cache lines).
+    root: AtomicPtr<Root<K, V, R>>,
+    /// The number of shards less one (a power of two less one).
+    mask: usize,
+    /// Each shard's dirty lock and delete count (see [`Shard`]).
+    shards: Box<[Shard<K, V, R>]>,
     /// Where writers wait for a `load_or_store_with` computation of their key to end.
     reservations: Reservations,
     hits: HitCounter,
-    /// Deletes so far, and the total from which a compaction is due (see the *Memory* section
-    /// of `SyncMap` and `bound.rs`).
-    deletes: DeleteCounter,
     /// Present values, for `len_estimate` (see `LenCounter`).
     present: LenCounter,
-    next_dead_check: AtomicU64,
     hash_builder: S,
     reclaim: R,
     _owns: PhantomData<(K, V)>,
-}
-
-/// A field alone on its cache lines (128 bytes: two 64-byte lines, for CPUs that fetch lines in
-/// adjacent pairs): the dirty lock, so that a writer taking it does not invalidate the line a
-/// lookup reads `read` from. Fields of `RawMap` with smaller alignment are laid out after the
-/// 128-aligned ones (the map's own and the striped counters'), whose sizes are multiples of 128,
-/// so they share a line only with each other.
-#[repr(align(128))]
-struct CacheLine<T>(T);
-
-impl<T> core::ops::Deref for CacheLine<T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> core::ops::DerefMut for CacheLine<T> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
 }
 
 // SAFETY: sending the map sends its keys and values (owned through raw pointers) and its
@@ -159,20 +136,33 @@ unsafe impl<K: Send, V: Send, R: Reclaim, S: Send> Send for RawMap<K, V, R, S> w
 unsafe impl<K: Send + Sync, V: Send + Sync, R: Reclaim, S: Sync> Sync for RawMap<K, V, R, S> {}
 
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
-    pub(crate) fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+    /// An empty map of `shards` shards (see [`shard_count`]) whose first rebuilds make room
+    /// for `capacity` entries in all.
+    pub(crate) fn with_capacity_hasher_and_shards(
+        capacity: usize,
+        hash_builder: S,
+        shards: usize,
+    ) -> Self {
+        let n = shard_count(shards);
+        let per_shard = capacity.div_ceil(n);
         RawMap {
-            read: AtomicPtr::new(ReadOnly::publish(HashTable::new())),
-            // SAFETY: the new `Dirty` goes straight into this map's dirty mutex.
-            dirty: CacheLine(Mutex::new(unsafe { Dirty::new(capacity) })),
+            root: AtomicPtr::new(Root::publish(
+                (0..n).map(|_| ReadOnly::publish(HashTable::new())),
+            )),
+            mask: n - 1,
+            shards: (0..n).map(|_| Shard::new(per_shard)).collect(),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
-            deletes: DeleteCounter::default(),
             present: LenCounter::default(),
-            next_dead_check: AtomicU64::new(0),
             hash_builder,
             reclaim: R::default(),
             _owns: PhantomData,
         }
+    }
+
+    /// The number of shards.
+    pub(crate) fn shards(&self) -> usize {
+        self.shards.len()
     }
 
     pub(crate) fn hasher(&self) -> &S {
@@ -198,48 +188,72 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
         self.reclaim.pin_reads()
     }
 
-    /// The current read table, borrowed for as long as `guard`.
-    #[inline]
-    fn read<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g ReadOnly<K, V, R> {
+    /// The current root, borrowed for as long as `guard`.
+    #[inline(always)]
+    fn root<'g>(&'g self, guard: &'g R::Guard<'_>) -> &'g Root<K, V, R> {
         let _ = guard;
-        // `READ_ORDERING`: the load a guard from `pin_reads` protects (`Reclaim`'s
+        // `READ_ORDERING`: one of the loads a guard from `pin_reads` protects (`Reclaim`'s
         // *Protection*).
-        let ptr = self.read.load(R::READ_ORDERING);
-        // SAFETY: `read` is never null, and a replaced read table is retired, so it outlives
-        // every guard that could have loaded it, including `guard` (`Reclaim`'s *Protection*
-        // covers this load, made with `READ_ORDERING` while a guard of `pin` or `pin_reads`
-        // lives, and the table's slots and entries, reached through it).
+        let ptr = self.root.load(R::READ_ORDERING);
+        // SAFETY: `root` is never null, and a replaced root is retired, so it outlives every
+        // guard that could have loaded it, including `guard` (`Reclaim`'s *Protection* covers
+        // this load, made with `READ_ORDERING` while a guard of `pin` or `pin_reads` lives).
         unsafe { &*ptr }
+    }
+
+    /// The shard of `hash`.
+    #[inline(always)]
+    fn shard_of(&self, hash: u64) -> usize {
+        shard_index(hash, self.mask)
+    }
+
+    /// Shard `shard`'s current read table, borrowed for as long as `guard`.
+    #[inline(always)]
+    fn read<'g>(&'g self, guard: &'g R::Guard<'_>, shard: usize) -> &'g ReadOnly<K, V, R> {
+        // SAFETY: the root is borrowed under `guard`; `shard` is below the shard count, as
+        // `shard_of` and the loops over shards make it.
+        unsafe { self.root(guard).read(shard) }
     }
 
     /// Counters of hits, misses, promotions and rebuilds, and the entries held now.
     pub(crate) fn stats(&self) -> Stats {
         let guard = self.pin();
-        let locked = self.lock(&guard);
-        let held = locked.count_entries();
-        let dirty = locked.dirty();
-        Stats {
-            compactions: dirty.stats.compactions,
-            entries: held.entries,
-            dead_entries: held.dead,
+        let mut stats = Stats {
             read_hits: self.hits.total(),
-            misses: dirty.stats.misses,
-            promotions: dirty.stats.promotions,
-            dirty_rebuilds: dirty.stats.dirty_rebuilds,
-            expunged: dirty.stats.expunged,
-            unexpunged: dirty.stats.unexpunged,
+            ..Stats::default()
+        };
+        for shard in 0..self.shards.len() {
+            let locked = self.lock(&guard, shard);
+            let held = locked.count_entries();
+            let dirty = &locked.dirty().stats;
+            stats.compactions += dirty.compactions;
+            stats.entries += held.entries;
+            stats.dead_entries += held.dead;
+            stats.misses += dirty.misses;
+            stats.promotions += dirty.promotions;
+            stats.dirty_rebuilds += dirty.dirty_rebuilds;
+            stats.expunged += dirty.expunged;
+            stats.unexpunged += dirty.unexpunged;
         }
+        stats
     }
 
-    /// With exclusive access: unpublishes every entry (leaving the map empty and usable) and
-    /// returns each once, for the caller to free or take apart.
+    /// With exclusive access: unpublishes every entry (leaving the map empty and usable, under
+    /// a new root) and returns each once, for the caller to free or take apart.
     fn take_entries(&mut self) -> Vec<entry::EntryPtr<K, V, R>> {
-        let empty = ReadOnly::publish(HashTable::new());
-        // `swap`/`load` rather than `get_mut`: loom's atomics have no `get_mut`.
-        let read_ptr = self.read.swap(empty, Relaxed);
-        // SAFETY: exclusive access: no guard of this map is alive, and `read` is never null.
-        let read = unsafe { Box::from_raw(read_ptr) };
-        self.dirty.get_mut().unlink_all(&read)
+        let n = self.shards.len();
+        let empty = Root::publish((0..n).map(|_| ReadOnly::publish(HashTable::new())));
+        // `swap` rather than `get_mut`: loom's atomics have no `get_mut`.
+        // SAFETY: exclusive access: no guard of this map is alive, and `root` is never null;
+        // the old root is unpublished, and its first `n` slots hold its tables (`Root`).
+        let root = unsafe { Box::from_raw(self.root.swap(empty, Relaxed)) };
+        let mut entries = Vec::new();
+        for (index, shard) in self.shards.iter_mut().enumerate() {
+            // SAFETY: as above: each table is unpublished with the root, and freed here once.
+            let read = unsafe { Box::from_raw(root.table(index)) };
+            entries.append(&mut shard.dirty.get_mut().unlink_all(&read));
+        }
+        entries
     }
 
     /// With exclusive access: takes every key with a value out of the map, with its value,
@@ -271,13 +285,21 @@ impl<K, V, R: Reclaim, S> Drop for RawMap<K, V, R, S> {
     fn drop(&mut self) {
         let mut drops = DropAll::new();
         let entries = self.take_entries();
-        // Nothing allocates from the arena any more: its chunks now go as their last slots do.
-        self.dirty.get_mut().arena.close();
+        // Nothing allocates from the arenas any more: their chunks now go as their last slots
+        // do.
+        for shard in self.shards.iter_mut() {
+            shard.dirty.get_mut().arena.close();
+        }
         let entries = entries.into_iter().map(entry::EntryPtr::as_non_null);
         // SAFETY: each entry is listed once (invariant 2) and no thread can reach it.
         unsafe { Entry::free_batch(entries, false, &mut drops) };
-        // SAFETY: `take_entries` left an empty, unshared read table in place.
-        drop(unsafe { Box::from_raw(self.read.load(Relaxed)) });
+        // SAFETY: `take_entries` left an unshared root of empty, unshared read tables in place
+        // (the first `shards` slots).
+        let root = unsafe { Box::from_raw(self.root.load(Relaxed)) };
+        for index in 0..self.shards.len() {
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(root.table(index)) });
+        }
         drops.finish();
     }
 }
@@ -300,7 +322,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let read = self.read(guard);
+        let read = self.read(guard, self.shard_of(hash));
         let entry = match read.find(hash, key) {
             Some(entry) => {
                 self.hits.hit();
@@ -386,7 +408,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let mut locked = self.lock(guard);
+        let mut locked = self.lock(guard, self.shard_of(hash));
         if let Some(entry) = locked.find_in_read(hash, key) {
             return Some(entry);
         }
@@ -411,7 +433,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let read = self.read(guard);
+        let read = self.read(guard, self.shard_of(hash));
         match read.find(hash, key) {
             Some(entry) => Some(entry),
             None if !read.amended() => None,
@@ -419,19 +441,31 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
     }
 
-    /// Counts present entries, stopping at `limit`: in dirty if read is amended (dirty then
-    /// holds every live entry), otherwise in read. Does not promote.
+    /// Counts present entries, stopping at `limit`: in each shard, in dirty if read is amended
+    /// (dirty then holds every live entry of the shard), otherwise in read. Does not promote.
     pub(crate) fn count_present(&self, limit: usize) -> usize {
         let guard = self.pin();
-        let read = self.read(&guard);
+        let mut count = 0;
+        for shard in 0..self.shards.len() {
+            if count >= limit {
+                break;
+            }
+            count += self.count_present_in(&guard, shard, limit - count);
+        }
+        count
+    }
+
+    /// [`count_present`](Self::count_present) in one shard.
+    fn count_present_in(&self, guard: &R::Guard<'_>, shard: usize, limit: usize) -> usize {
+        let read = self.read(guard, shard);
         if read.amended() {
-            let locked = self.lock(&guard);
+            let locked = self.lock(guard, shard);
             if locked.dirty().exists() {
                 return count_present(locked.dirty().entries(locked.read()), limit);
             }
             // Cleared and not yet rebuilt since we looked: read is current again.
             drop(locked);
-            return count_present(self.read(&guard).entries(), limit);
+            return count_present(self.read(guard, shard).entries(), limit);
         }
         count_present(read.entries(), limit)
     }

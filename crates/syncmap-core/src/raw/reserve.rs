@@ -73,7 +73,8 @@ impl<K, V, R: Reclaim, S> Reservation<'_, K, V, R, S> {
 impl<K, V, R: Reclaim, S> Drop for Reservation<'_, K, V, R, S> {
     /// Cancels the reservation (see the type's docs).
     fn drop(&mut self) {
-        self.map.count_delete_unchecked();
+        let shard = self.map.shard_of(self.entry().hash);
+        self.map.count_delete_unchecked(shard);
         self.end();
     }
 }
@@ -104,7 +105,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         let k = key
             .as_ref()
             .expect("the key is kept until a new entry takes it");
-        let read = self.read(&guard);
+        let shard = self.shard_of(hash);
+        let read = self.read(&guard, shard);
         if let Some(entry) = read.find(hash, k) {
             match entry.try_reserve() {
                 Reserve::Loaded(actual) => return Step::Found(found(guard, actual)),
@@ -115,7 +117,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 Reserve::Expunged => {}
             }
         }
-        let mut locked = self.lock(&guard);
+        let mut locked = self.lock(&guard, shard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, k) else {
             let entry =
                 Entry::boxed_reserved(hash, key.take().expect("still ours"), locked.arena());
@@ -282,10 +284,11 @@ impl<'m, K: Hash + Eq, V, R: Reclaim, S: BuildHasher> Reservation<'m, K, V, R, S
         let entry = this.entry();
         let guard = map.pin();
         let hash = entry.hash;
-        let value = if map.read(&guard).links(hash, this.entry) {
+        let shard = map.shard_of(hash);
+        let value = if map.read(&guard, shard).links(hash, this.entry) {
             entry.publish_reserved(value)
         } else {
-            let locked = map.lock(&guard);
+            let locked = map.lock(&guard, shard);
             if !(locked.read().links(hash, this.entry) || locked.dirty().links(hash, this.entry)) {
                 drop(locked);
                 this.end();

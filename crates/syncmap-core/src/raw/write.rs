@@ -7,11 +7,10 @@ use core::{
     ptr::NonNull,
 };
 
-use hashbrown::HashTable;
-
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
+    locked::clear_shards,
     table::ReadOnly,
     value::Incoming,
     wait::{Ticket, WaitBy},
@@ -79,14 +78,15 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         key: K,
         mut new: Incoming<V, R>,
     ) -> Result<Option<NonNull<V>>, Blocked<K, V, R>> {
-        let read = self.read(guard);
+        let shard = self.shard_of(hash);
+        let read = self.read(guard, shard);
         if let Some(entry) = read.find(hash, &key) {
             match entry.try_swap(new.owned()) {
                 Ok(previous) => return Ok(self.retire_previous(guard, &entry, previous)),
                 Err(back) => new = Incoming::Owned(back),
             }
         }
-        let mut locked = self.lock(guard);
+        let mut locked = self.lock(guard, shard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
             let entry = Entry::boxed(hash, key, new, locked.arena());
             locked.insert_new(hash, entry);
@@ -146,7 +146,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         key: K,
         mut new: Incoming<V, R>,
     ) -> Result<(NonNull<V>, bool), Blocked<K, V, R>> {
-        let read = self.read(guard);
+        let shard = self.shard_of(hash);
+        let read = self.read(guard, shard);
         if let Some(entry) = read.find(hash, &key) {
             match entry.try_load_or_store(new) {
                 LoadOrStore::Loaded(actual, _unused) => return Ok((actual, true)),
@@ -164,7 +165,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
                 }
             }
         }
-        let mut locked = self.lock(guard);
+        let mut locked = self.lock(guard, shard);
         let Some((entry, dirty_only)) = locked.entry_for_write(hash, &key) else {
             let entry = Entry::boxed(hash, key, new, locked.arena());
             let actual = locked
@@ -248,7 +249,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         // SAFETY: `entry` was found under `guard`, which protects its values.
         let removed = unsafe { entry.delete_if(matches) }?;
         entry.retire_removed(&self.reclaim, guard, removed);
-        self.count_delete(guard);
+        self.count_delete(guard, self.shard_of(hash));
         Some(removed)
     }
 
@@ -261,7 +262,8 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     {
         let hash = self.hash(key);
         let guard = self.pin();
-        let read = self.read(&guard);
+        let shard = self.shard_of(hash);
+        let read = self.read(&guard, shard);
         let attempt = |entry: &Entry<K, V, R>| {
             // SAFETY: the callers below found `entry` under `guard`, which protects its values.
             unsafe { entry.try_compare_and_swap(old, new) }
@@ -271,7 +273,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         } else if !read.amended() {
             None
         } else {
-            let mut locked = self.lock(&guard);
+            let mut locked = self.lock(&guard, shard);
             if let Some(entry) = locked.find_in_read(hash, key) {
                 attempt(&entry).map(|replaced| (entry, replaced))
             } else if let Some(entry) = locked.find_in_dirty(hash, key) {
@@ -293,22 +295,22 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         }
     }
 
-    /// Go's `Clear`.
+    /// Go's `Clear`: takes every shard's lock, in shard order, and replaces the root (see
+    /// [`clear_shards`]).
     pub(crate) fn clear(&self) {
         let guard = self.pin();
-        let read = self.read(&guard);
-        if read.table.is_empty() && !read.amended() {
+        let empty = |read: &ReadOnly<K, V, R>| read.table.is_empty() && !read.amended();
+        if (0..self.shards()).all(|shard| empty(self.read(&guard, shard))) {
             return;
         }
-        let mut locked = self.lock(&guard);
-        let read = locked.read();
-        if read.table.is_empty() && !read.amended() {
+        let locks: Vec<_> = (0..self.shards())
+            .map(|shard| self.lock(&guard, shard))
+            .collect();
+        if locks.iter().all(|locked| empty(locked.read())) {
             return;
         }
-        let (dies, dead, present) = locked.unlink_for_clear();
-        locked.restart_dead_checks();
+        let present = clear_shards(self, &guard, locks);
         self.present.removed(present);
-        locked.replace_read(ReadOnly::publish(HashTable::new()), dies, dead);
     }
 
     /// Replaces `key`'s value with `f(&current)` by CAS; the stored value as the strategy's
@@ -339,7 +341,7 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
             // SAFETY: the value was read under `guard`.
             if !f(&entry.key, unsafe { value.as_ref() }) && entry.delete_exact(value) {
                 entry.retire_removed(&self.reclaim, &guard, value);
-                self.count_delete(&guard);
+                self.count_delete(&guard, self.shard_of(entry.hash));
             }
         }
     }

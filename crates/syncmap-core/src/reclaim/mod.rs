@@ -81,10 +81,11 @@ pub use retired::Retired;
 ///    marking store alone does not, since it orders no later load that is not `SeqCst` itself.
 ///
 ///    A guard from [`pin_reads`](Self::pin_reads) must meet the same obligation for a narrower
-///    set of loads: the map's loads with [`READ_ORDERING`](Self::READ_ORDERING) of the read
-///    table's pointer and of entries' value slots, made while it lives (on the pinning thread,
-///    or a thread the protection was handed to), and the pointers the map reads from memory it
-///    reached through them (a read table's slots, the entries they link) or under its lock.
+///    set of loads: the map's loads with [`READ_ORDERING`](Self::READ_ORDERING) of its root
+///    (the array of its shards' read tables) and of entries' value slots, made while it lives
+///    (on the pinning thread, or a thread the protection was handed to), and the pointers the
+///    map reads from memory it reached through them (the root's read tables, their slots, the
+///    entries they link) or under its lock.
 ///    Under such a guard the map makes no other load of a pointer it dereferences: its writes pin
 ///    with `pin`, even when a `pin_reads` guard is alive on the thread. In the memory model, a
 ///    `SeqCst` marking store, `SeqCst` loads (`READ_ORDERING = SeqCst`) and a `SeqCst` fence

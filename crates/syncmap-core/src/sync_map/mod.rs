@@ -21,7 +21,12 @@ pub use iter::{IntoIter, Iter, Keys, Values};
 pub use owned::PinnedOwned;
 pub use pinned::Pinned;
 
-use crate::{Admits, Ref, raw::RawMap, reclaim::Reclaim, stats::Stats};
+use crate::{
+    Admits, Ref,
+    raw::{RawMap, default_shards},
+    reclaim::Reclaim,
+    stats::Stats,
+};
 
 /// A concurrent hash map for read-mostly workloads: Go's classic `sync.Map`.
 ///
@@ -156,9 +161,43 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// assert_eq!(map.len(), 1);
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        Self::with_capacity_hasher_and_shards(capacity, hash_builder, default_shards())
+    }
+
+    /// Creates an empty map with a capacity hint, a hasher and `shards` shards: independent
+    /// copies of Go's design, each with its own read table and dirty lock, among which keys are
+    /// split by hash (see [*Shards*](Self#shards)). The count is rounded up to a power of two,
+    /// from 1 (Go's exact design) to 64.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    ///
+    /// // One shard: Go's `sync.Map`, one lock for every writer of a new key.
+    /// let map: SyncMap<u64, u64> = SyncMap::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
+    /// assert_eq!(map.shards(), 1);
+    /// let map: SyncMap<u64, u64> = SyncMap::with_capacity_hasher_and_shards(0, RandomState::new(), 12);
+    /// assert_eq!(map.shards(), 16);
+    /// ```
+    pub fn with_capacity_hasher_and_shards(capacity: usize, hash_builder: S, shards: usize) -> Self {
         SyncMap {
-            raw: RawMap::with_capacity_and_hasher(capacity, hash_builder),
+            raw: RawMap::with_capacity_hasher_and_shards(capacity, hash_builder, shards),
         }
+    }
+
+    /// The number of shards (see [*Shards*](Self#shards)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
+    /// let map: SyncMap<u64, u64> = SyncMap::new();
+    /// assert!(map.shards().is_power_of_two() && map.shards() <= 64);
+    /// ```
+    pub fn shards(&self) -> usize {
+        self.raw.shards()
     }
 
     /// The map's hasher.

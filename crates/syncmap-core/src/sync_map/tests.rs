@@ -11,10 +11,15 @@ use core::hash::Hash;
 
 type Map<V> = SyncMap<u64, V, DeferToDrop>;
 
+/// A map of one shard: Go's exact design, whose counts these tests check.
+fn go_map<K, V>() -> SyncMap<K, V, DeferToDrop> {
+    SyncMap::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1)
+}
+
 #[test]
 fn promotion_after_as_many_misses_as_dirty_keys() {
     const N: u64 = 10;
-    let map: Map<u64> = SyncMap::new();
+    let map: Map<u64> = go_map();
     for k in 0..N {
         map.store(k, k);
     }
@@ -44,7 +49,7 @@ fn promotion_after_as_many_misses_as_dirty_keys() {
 
 #[test]
 fn misses_on_absent_keys_promote_too() {
-    let map: Map<u64> = SyncMap::new();
+    let map: Map<u64> = go_map();
     map.store(1, 1);
     map.store(2, 2);
     assert!(map.load(&100).is_none());
@@ -63,7 +68,8 @@ fn promote<V: Send + 'static>(map: &Map<V>) {
 
 #[test]
 fn deleted_keys_are_expunged_at_rebuild_and_revived_by_store() {
-    let map: Map<u64> = (0..4).map(|k| (k, k)).collect();
+    let mut map: Map<u64> = go_map();
+    map.extend((0..4).map(|k| (k, k)));
     promote(&map);
     map.delete(&0); // present → deleted, lock-free in read
     map.store(10, 10); // a new key: rebuild dirty, expunging 0
