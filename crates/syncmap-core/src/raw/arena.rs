@@ -249,31 +249,34 @@ pub(crate) unsafe fn free(slot: NonNull<u8>) {
     unsafe { free_all(core::iter::once(slot)) }
 }
 
-/// Frees slots of arena chunks (of one pool), on any thread, under one lock hold.
+/// Frees slots of arena chunks, on any thread, holding each pool's lock once per run of slots
+/// from it (a map has a pool per shard; the slots of one retired table all come from one).
 ///
 /// # Safety
 ///
-/// As for [`free`], for each slot; all come from the same map's arena.
+/// As for [`free`], for each slot.
 pub(crate) unsafe fn free_all(slots: impl IntoIterator<Item = NonNull<u8>>) {
     let mut slots = slots.into_iter().peekable();
-    let Some(&first) = slots.peek() else {
-        return;
-    };
-    // SAFETY: a live slot's chunk is alive, and its header's `pool` is alive while it is
-    // (`Header`'s invariants).
-    let pool = unsafe { header_of(first).as_ref() }.pool;
-    let mut out = Released::default();
-    {
-        // SAFETY: as above.
-        let mut state: MutexGuard<'_, PoolState> = unsafe { pool.as_ref() }.state.lock();
-        for slot in slots {
-            Pool::put(&mut state, slot, &mut out);
+    while let Some(&first) = slots.peek() {
+        // SAFETY: a live slot's chunk is alive, and its header's `pool` is alive while it is
+        // (`Header`'s invariants).
+        let pool = unsafe { header_of(first).as_ref() }.pool;
+        let mut out = Released::default();
+        {
+            // SAFETY: as above.
+            let mut state: MutexGuard<'_, PoolState> = unsafe { pool.as_ref() }.state.lock();
+            // SAFETY: as above, for each slot taken: the lock is held only for its own pool's.
+            while let Some(slot) =
+                slots.next_if(|&slot| unsafe { header_of(slot).as_ref() }.pool == pool)
+            {
+                Pool::put(&mut state, slot, &mut out);
+            }
+            if state.closed && state.chunks == 0 {
+                out.pool = Some(pool);
+            }
         }
-        if state.closed && state.chunks == 0 {
-            out.pool = Some(pool);
-        }
+        out.dealloc();
     }
-    out.dealloc();
 }
 
 /// The allocating side of an arena of slots of one layout, owned by dirty (so used under the
@@ -537,6 +540,34 @@ mod tests {
         }
         // The four emptied chunks: one is the spare, three are released; the fifth is current.
         assert_eq!(arena.chunks(), 2);
+    }
+
+    #[test]
+    fn one_batch_frees_slots_of_several_pools() {
+        // A map has an arena per shard, and its drop frees every shard's entries in one batch:
+        // each slot must go back to its own pool (once, one batch took the first slot's pool
+        // for all, and a chunk count went below zero).
+        let mut arenas = [Arena::new(LAYOUT), Arena::new(LAYOUT)];
+        let mut slots = Vec::new();
+        for _ in 0..2 * PER_CHUNK {
+            for arena in &mut arenas {
+                slots.push(arena.alloc());
+            }
+        }
+        assert_eq!(arenas.each_ref().map(Arena::chunks), [2, 2]);
+        // Interleaved runs: single slots, then a run of each pool.
+        let (alternating, runs) = slots.split_at(PER_CHUNK);
+        let mut runs = runs.to_vec();
+        runs.sort_by_key(|&s| header_of(s).addr());
+        // SAFETY: all allocated above, each freed once.
+        unsafe {
+            free_all(alternating.iter().copied());
+            free_all(runs);
+        }
+        assert_eq!(arenas.each_ref().map(Arena::chunks), [1, 1], "one spare each");
+        for arena in &mut arenas {
+            arena.close();
+        }
     }
 
     #[test]

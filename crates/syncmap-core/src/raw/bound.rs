@@ -21,22 +21,22 @@
 //! table held and `N` the new entries since, `H = H_p + N - F`, so `H <= 2 * (H - D) + c`
 //! (at most twice the live entries, plus `c`) holds while `2 * Δ <= H_p + c`.
 //!
-//! The promotion therefore makes the next compaction due after `max(DEAD_MIN, H_p / 4)`
-//! deletes since `d_s` ([`RawMap::compaction_due_after`]). From then on every delete that
-//! checks (each [`CHECK_EVERY`](Shard::CHECK_EVERY)th of its shard) takes
-//! the lock and moves the compaction [`COMPACT_STEP_BUCKETS`] buckets on, 64 a delete. Its two
-//! walks (the backlog of a dirty that exists, then read) cover tables of at most about `2.3`
-//! buckets per entry of capacity, which is at most twice the entries held at the last
-//! promotion (`H_p + N`, and a promotion drops at most half of them, by the bound): about
-//! `9 * H_p` buckets, so it is promoted within `H_p / 7` more deletes, `Δ` having stayed below
-//! `H_p / 4 + H_p / 7 < H_p / 2`; the new promotion starts the argument again. For small
-//! tables (fewer than 512 buckets, rebuilt at once) `Δ` stays below `DEAD_MIN` plus twice the
-//! shard's unchecked deletes (fewer than `CHECK_EVERY`), which with `2 * Δ` gives `c` (about
-//! 100).
+//! The promotion therefore makes the next compaction due after `max(dead_min, H_p / 4)`
+//! deletes since `d_s` ([`Shard::compaction_due_after`]; `dead_min` is [`DEAD_MIN`] split
+//! among the shards). From then on every delete of the shard takes the lock and moves the
+//! compaction [`COMPACT_STEP_BUCKETS`] buckets on. Its two walks (the backlog of a dirty that
+//! exists, then read) cover tables of at most about `2.3` buckets per entry of capacity, which
+//! is at most twice the entries held at the last promotion (`H_p + N`, and a promotion drops at
+//! most half of them, by the bound): about `9 * H_p` buckets, so it is promoted within
+//! `H_p / 56` more deletes, `Δ` having stayed below `H_p / 4 + H_p / 56 < H_p / 2`; the new
+//! promotion starts the argument again. For small tables (fewer than 512 buckets, rebuilt at
+//! once) `Δ` stays below `dead_min` plus one, which with `2 * Δ` gives `c` (about `2 *
+//! dead_min` plus a table's worth of entries a step leaves to the next).
 //!
-//! Everything here is per shard: each shard counts its own deletes, and its compactions, dead
-//! entries and bound are its own. The map's bound is the sum of its shards': at most twice the
-//! live entries, plus `c` per shard. When deletes stop, `Δ` does: a compaction left
+//! Everything here is per shard: each shard counts its own deletes (one counter on the shard's
+//! cache lines, so checking whether a compaction is due costs a load beside the count), and its
+//! compactions, dead entries and bound are its own. The map's bound is the sum of its shards':
+//! at most twice the live entries, plus about `2 * DEAD_MIN` in all. When deletes stop, `Δ` does: a compaction left
 //! pending by the last delete needs nothing more to drive it (a read-only map keeps the bound
 //! as it is).
 //!
@@ -66,25 +66,27 @@ use super::{
 };
 use crate::{primitive::sync::atomic::Ordering::Relaxed, reclaim::Reclaim};
 
-/// The fewest deletes after a rebuild's start before the next compaction is due: below this,
-/// dead entries are left for a rebuild or promotion to drop. Part of the memory bound's
-/// constant.
+/// The fewest deletes after a rebuild's start before the next compaction is due, in a map of
+/// one shard: below this, dead entries are left for a rebuild or promotion to drop. Part of the
+/// memory bound's constant, which is the sum of the shards': so a map of `n` shards splits it
+/// among them ([`dead_min`]).
 const DEAD_MIN: usize = if cfg!(loom) { 2 } else { 32 };
 
-/// Deletes after a rebuild's start at which a compaction is due, for a promoted table of
-/// `held` entries.
-fn gap(held: usize) -> u64 {
-    DEAD_MIN.max(held / 4) as u64
+/// The fewest deletes after a rebuild's start before a compaction of one of `shards` shards
+/// is due: [`DEAD_MIN`] split among them, at least one.
+pub(super) fn dead_min(shards: usize) -> usize {
+    (DEAD_MIN / shards).max(1)
 }
 
 impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// Counts one delete (present or reserved → deleted) of a key of shard `shard`, made under
-    /// `guard`; every [`CHECK_EVERY`](Shard::CHECK_EVERY)th delete of a shard checks whether
-    /// a compaction of it is due, and if so moves it a step on.
+    /// `guard`; if a compaction of the shard is due, moves it a step on.
     #[inline]
     pub(super) fn count_delete(&self, guard: &R::Guard<'_>, shard: usize) {
         self.present.removed(1);
-        if self.shards[shard].deleted() {
+        let shard_ref = &self.shards[shard];
+        shard_ref.deleted();
+        if shard_ref.compaction_due() {
             self.check_dead(guard, shard);
         }
     }
@@ -100,9 +102,6 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     /// module docs).
     #[cold]
     fn check_dead(&self, guard: &R::Guard<'_>, shard: usize) {
-        if !self.shards[shard].compaction_due() {
-            return;
-        }
         let mut locked = self.lock(guard, shard);
         // A promotion may have moved the next compaction while we waited for the lock.
         if !locked.shard().compaction_due() {
@@ -115,12 +114,19 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
 impl<K, V, R: Reclaim> Shard<K, V, R> {
     /// By the lock holder, at a promotion (the promoted dirty's rebuild began at delete total
     /// `rebuilt_at`, and its table holds `held` entries) or after counting a small table: the
-    /// next compaction is due [`gap`]`(held)` deletes after `rebuilt_at` (see the module docs).
+    /// next compaction is due [`gap`](Self::gap)`(held)` deletes after `rebuilt_at` (see the module docs).
     pub(super) fn compaction_due_after(&self, rebuilt_at: u64, held: usize) {
-        self.next_dead_check.store(rebuilt_at + gap(held), Relaxed);
+        self.next_dead_check.store(rebuilt_at + self.gap(held), Relaxed);
+    }
+
+    /// Deletes after a rebuild's start at which a compaction is due, for a promoted table of
+    /// `held` entries.
+    fn gap(&self, held: usize) -> u64 {
+        self.dead_min.max(held / 4) as u64
     }
 
     /// Whether the deletes have reached the next compaction.
+    #[inline]
     fn compaction_due(&self) -> bool {
         self.deletes() >= self.next_dead_check.load(Relaxed)
     }
@@ -164,7 +170,7 @@ impl<K, V, R: Reclaim, S> LockedMap<'_, '_, K, V, R, S> {
                 .inspect(|_| test_visits(1))
                 .filter(|e| matches!(e.state(), State::Deleted))
                 .count();
-            if dead < DEAD_MIN {
+            if dead < self.shard().dead_min {
                 let shard = self.shard();
                 let base = shard.deletes().saturating_sub(dead as u64);
                 shard.compaction_due_after(base, read.table.len());

@@ -36,10 +36,9 @@ use crate::{reclaim::Reclaim, stats::LockedStats};
 /// Under loom, one bucket per step, so that models interleave with a rebuild in progress.
 const STEP_BUCKETS: usize = if cfg!(loom) { 1 } else { 16 };
 
-/// Buckets a delete visits per step of a compaction (see `bound.rs`): only every
-/// `Shard::CHECK_EVERY`th delete of a shard steps, so
-/// this is 64 buckets per delete, enough for a compaction (two walks of tables of at most
-/// about `4.6` buckets per entry held) to end within an eighth of the entries held in deletes.
+/// Buckets a delete visits per step of a compaction (see `bound.rs`): enough for a compaction
+/// (two walks of tables of at most about `4.6` buckets per entry held) to end within a
+/// fiftieth of the entries held in deletes, so that few deletes take the lock.
 /// Under loom, two buckets (see [`STEP_BUCKETS`]).
 pub(super) const COMPACT_STEP_BUCKETS: usize = if cfg!(loom) { 2 } else { 512 };
 

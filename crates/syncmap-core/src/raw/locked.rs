@@ -31,12 +31,11 @@ const FLUSH_MIN_SIZE: usize = 1024;
 ///
 /// # Invariants
 ///
-/// `read` is the shard's published read table (only lock holders replace it, invariant 1; a
-/// `clear` replaces the root holding every shard's lock, so the root does not change while one
-/// is held): it is read
-/// after the lock is taken, and again after each replacement made through this value. The
-/// methods that replace it ([`promote`](Self::promote), [`replace_read`](Self::replace_read))
-/// take `&mut self`, and [`read`](Self::read) lends it for a borrow of `self` only, so a table
+/// `read` is the shard's published read table (only the shard's lock holders replace it,
+/// invariant 1: other shards' promotions replace the root but copy this slot, and a `clear`
+/// holds every shard's lock): it is read after the lock is taken, and again after each
+/// replacement made through this value (and by `clear_shards`, before unlocking). The method
+/// that replaces it ([`promote`](Self::promote)) takes `&mut self`, and [`read`](Self::read) lends it for a borrow of `self` only, so a table
 /// read before a replacement cannot be used as the current one after it: the compiler ends its
 /// borrow. Entries found in it are lent for `'g`, as the guard keeps them alive even once the
 /// table is retired.

@@ -150,7 +150,9 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
                 (0..n).map(|_| ReadOnly::publish(HashTable::new())),
             )),
             mask: n - 1,
-            shards: (0..n).map(|_| Shard::new(per_shard)).collect(),
+            shards: (0..n)
+                .map(|_| Shard::new(per_shard, bound::dead_min(n)))
+                .collect(),
             reservations: Reservations::default(),
             hits: HitCounter::default(),
             present: LenCounter::default(),

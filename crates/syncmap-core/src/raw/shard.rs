@@ -67,30 +67,30 @@ pub(super) struct Shard<K, V, R: Reclaim> {
     pub(super) deletes: AtomicU64,
     /// The delete total from which a compaction of this shard is due.
     pub(super) next_dead_check: AtomicU64,
+    /// The fewest deletes after a rebuild's start before the next compaction is due (the
+    /// map's `DEAD_MIN` split among its shards: see `bound.rs`).
+    pub(super) dead_min: usize,
 }
 
 impl<K, V, R: Reclaim> Shard<K, V, R> {
-    /// A shard whose first rebuild makes room for `capacity_hint` entries.
-    pub(super) fn new(capacity_hint: usize) -> Self {
+    /// A shard whose first rebuild makes room for `capacity_hint` entries, and whose
+    /// compactions wait for at least `dead_min` deletes.
+    pub(super) fn new(capacity_hint: usize, dead_min: usize) -> Self {
         Shard {
             // SAFETY: the new `Dirty` goes straight into this shard's dirty mutex.
             dirty: Mutex::new(unsafe { Dirty::new(capacity_hint) }),
             deletes: AtomicU64::new(0),
             next_dead_check: AtomicU64::new(0),
+            dead_min,
         }
     }
 
-    /// Counts a delete; true for every
-    /// [`CHECK_EVERY`](Self::CHECK_EVERY)th, which checks whether a compaction is due.
+    /// Counts a delete.
     #[inline]
-    pub(super) fn deleted(&self) -> bool {
+    pub(super) fn deleted(&self) {
         use crate::primitive::sync::atomic::Ordering::Relaxed;
-        let n = self.deletes.fetch_add(1, Relaxed) + 1;
-        n % Self::CHECK_EVERY == 0
+        self.deletes.fetch_add(1, Relaxed);
     }
-
-    /// Deletes counted between two checks (every delete under loom, so that models check).
-    pub(super) const CHECK_EVERY: u64 = if cfg!(loom) { 1 } else { 8 };
 
     /// Deletes of this shard's keys so far.
     #[inline]
