@@ -24,12 +24,19 @@ fn run(shards: usize, threads: usize, n: u64) -> f64 {
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).map(|a| a.parse().unwrap()).unwrap_or(500_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().unwrap())
+        .unwrap_or(500_000);
     for threads in [1, 2] {
         for shards in [1, 4, 16, 64] {
             let mut v: Vec<f64> = (0..5).map(|_| run(shards, threads, n)).collect();
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            println!("threads {threads} shards {shards}: median {:.1} ns/op  {:?}", v[2], v.iter().map(|x| (*x as u32)).collect::<Vec<_>>());
+            println!(
+                "threads {threads} shards {shards}: median {:.1} ns/op  {:?}",
+                v[2],
+                v.iter().map(|x| (*x as u32)).collect::<Vec<_>>()
+            );
         }
     }
 }

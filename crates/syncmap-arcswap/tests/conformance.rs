@@ -6,4 +6,7 @@
 
 syncmap_testsuite::conformance_tests!(arcswap, <K, V> syncmap_arcswap::SyncMap<K, V>, {
     const PENDING_LIMIT: usize = syncmap_arcswap::BATCH - 1;
+    fn unsharded<K: syncmap_testsuite::Key, V: syncmap_testsuite::Value>() -> Self::Map<K, V> {
+        <Self::Map<K, V>>::with_capacity_hasher_and_shards(0, Default::default(), 1)
+    }
 });

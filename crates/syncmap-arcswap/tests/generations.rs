@@ -30,10 +30,11 @@ fn freed_in_batches(tables: usize, retired: usize) -> usize {
     (items - items % BATCH).saturating_sub(tables)
 }
 
-/// The read tables retired before the first value in these tests: the first overwrite of a key
-/// only dirty has counts a miss (as `load_or_store` does), which promotes dirty and retires the
-/// initial read table.
-const PROMOTION: usize = 1;
+/// The objects retired before the first value in these tests: the first overwrite of a key
+/// only dirty has counts a miss (as `load_or_store` does), which promotes its shard's dirty and
+/// retires the shard's initial read table and the root (the array of the shards' tables) that
+/// published it.
+const PROMOTION: usize = 2;
 
 #[test]
 fn a_pinned_reader_holds_back_frees_until_it_unpins() {

@@ -91,6 +91,14 @@ pub trait Backend: 'static {
     /// The map type for keys `K` and values `V`.
     type Map<K: Key, V: Value>: ConcurrentMap<K, V> + Default + Send + Sync;
 
+    /// A map for the test that checks Go's internal events step by step
+    /// ([`model::sequential_drives_every_internal_path`]): one whose statistics count them as Go's
+    /// single `sync.Map` would, which for a map split into shards means a map of one shard. The
+    /// default is [`Default::default`].
+    fn unsharded<K: Key, V: Value>() -> Self::Map<K, V> {
+        Default::default()
+    }
+
     /// Helps deferred reclamation along; called repeatedly (with short sleeps) by tests that
     /// wait for drops or freed memory. The default does nothing.
     fn quiesce() {}

@@ -313,9 +313,10 @@ pub fn sequential_u64<B: Backend>() {
 
 /// A scripted sequence through every state of an entry (present in dirty, promoted, deleted,
 /// expunged, revived, cleared, re-inserted), checking every answer against the model; for a map
-/// with statistics, checks that each internal event happened where Go's algorithm has it.
+/// with statistics, checks that each internal event happened where Go's algorithm has it (on
+/// [`Backend::unsharded`] maps).
 pub fn sequential_drives_every_internal_path<B: Backend>() {
-    let map = B::Map::<u64, u64>::default();
+    let map = B::unsharded::<u64, u64>();
     let script = [
         // New keys go to dirty.
         Op::Store(1, 1),
@@ -357,7 +358,7 @@ pub fn sequential_drives_every_internal_path<B: Backend>() {
     }
     // The statistics after the first `n` steps, replayed on a fresh map.
     let at = |n: usize| {
-        let map = B::Map::<u64, u64>::default();
+        let map = B::unsharded::<u64, u64>();
         run_ops(&map, &script[..n]).unwrap_or_else(|e| panic!("{e}"));
         map.stats_if_any().expect("stats")
     };

@@ -564,7 +564,11 @@ mod tests {
             free_all(alternating.iter().copied());
             free_all(runs);
         }
-        assert_eq!(arenas.each_ref().map(Arena::chunks), [1, 1], "one spare each");
+        assert_eq!(
+            arenas.each_ref().map(Arena::chunks),
+            [1, 1],
+            "one spare each"
+        );
         for arena in &mut arenas {
             arena.close();
         }

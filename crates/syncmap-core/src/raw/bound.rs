@@ -116,7 +116,8 @@ impl<K, V, R: Reclaim> Shard<K, V, R> {
     /// `rebuilt_at`, and its table holds `held` entries) or after counting a small table: the
     /// next compaction is due [`gap`](Self::gap)`(held)` deletes after `rebuilt_at` (see the module docs).
     pub(super) fn compaction_due_after(&self, rebuilt_at: u64, held: usize) {
-        self.next_dead_check.store(rebuilt_at + self.gap(held), Relaxed);
+        self.next_dead_check
+            .store(rebuilt_at + self.gap(held), Relaxed);
     }
 
     /// Deletes after a rebuild's start at which a compaction is due, for a promoted table of

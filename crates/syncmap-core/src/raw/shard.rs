@@ -95,7 +95,8 @@ impl<K, V, R: Reclaim> Shard<K, V, R> {
     /// Deletes of this shard's keys so far.
     #[inline]
     pub(super) fn deletes(&self) -> u64 {
-        self.deletes.load(crate::primitive::sync::atomic::Ordering::Relaxed)
+        self.deletes
+            .load(crate::primitive::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -10,7 +10,7 @@ use core::{
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
-    locked::clear_shards,
+    locked::{AllLocks, clear_shards},
     table::ReadOnly,
     value::Incoming,
     wait::{Ticket, WaitBy},
@@ -303,13 +303,12 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         if (0..self.shards()).all(|shard| empty(self.read(&guard, shard))) {
             return;
         }
-        let locks: Vec<_> = (0..self.shards())
-            .map(|shard| self.lock(&guard, shard))
-            .collect();
-        if locks.iter().all(|locked| empty(locked.read())) {
+        let mut locks: AllLocks<'_, '_, K, V, R, S> =
+            core::array::from_fn(|shard| (shard < self.shards()).then(|| self.lock(&guard, shard)));
+        if locks.iter().flatten().all(|locked| empty(locked.read())) {
             return;
         }
-        let present = clear_shards(self, &guard, locks);
+        let present = clear_shards(self, &guard, &mut locks);
         self.present.removed(present);
     }
 

@@ -181,7 +181,11 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     /// let map: SyncMap<u64, u64> = SyncMap::with_capacity_hasher_and_shards(0, RandomState::new(), 12);
     /// assert_eq!(map.shards(), 16);
     /// ```
-    pub fn with_capacity_hasher_and_shards(capacity: usize, hash_builder: S, shards: usize) -> Self {
+    pub fn with_capacity_hasher_and_shards(
+        capacity: usize,
+        hash_builder: S,
+        shards: usize,
+    ) -> Self {
         SyncMap {
             raw: RawMap::with_capacity_hasher_and_shards(capacity, hash_builder, shards),
         }
