@@ -118,17 +118,21 @@ fn arcref_reader(map: &Arc<Map>, allowed: &'static [u64]) -> thread::JoinHandle<
     })
 }
 
-/// A map where key 1 (value 1) is in the read table, so loads of it take no lock. The
-/// promotion retired the first read table: the open generation's bag holds one object.
+/// A map where key 1 (value 1) is in the read table, so loads of it take no lock, and the open
+/// generation's bag holds one object, value 0: the promotion retired the first read table and
+/// the root that published it (a full batch, freed at once), and deleting key 0 retired its
+/// value.
 fn promoted(drops: &std::sync::Arc<AtomicUsize>) -> Arc<Map> {
     let map = Arc::new(Map::default());
     map.store(1, Checked::new(1, drops));
+    map.store(0, Checked::new(0, drops));
     map.range(|_, _| true);
+    map.delete(&0);
     map
 }
 
-/// A reader against a writer that fills a batch: the overwrite retires value 1 next to the
-/// promotion's read table, which closes the generation the reader may have pinned, and value 1
+/// A reader against a writer that fills a batch: the overwrite retires value 1 next to value
+/// 0, which closes the generation the reader may have pinned, and value 1
 /// is freed only after the reader's guard is gone. The delete then retires value 2 into a bag
 /// that is still open when the map is dropped.
 #[test]
@@ -141,9 +145,9 @@ fn batch_closed_under_a_reader() {
         map.store(1, Checked::new(2, &drops));
         map.delete(&1);
         reader.join().unwrap();
-        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        assert_eq!(drops.load(Relaxed), 2, "the closed generation was freed");
         drop(map);
-        assert_eq!(drops.load(Relaxed), 2, "the open bag was freed at the drop");
+        assert_eq!(drops.load(Relaxed), 3, "the open bag was freed at the drop");
     });
 }
 
@@ -158,9 +162,9 @@ fn batch_closed_under_a_loaded_arcref() {
         map.store(1, Checked::new(2, &drops));
         map.delete(&1);
         reader.join().unwrap();
-        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        assert_eq!(drops.load(Relaxed), 2, "the closed generation was freed");
         drop(map);
-        assert_eq!(drops.load(Relaxed), 2, "the open bag was freed at the drop");
+        assert_eq!(drops.load(Relaxed), 3, "the open bag was freed at the drop");
     });
 }
 
@@ -176,9 +180,9 @@ fn flush_under_a_reader() {
         map.store(1, Checked::new(2, &drops));
         map.clear();
         reader.join().unwrap();
-        assert_eq!(drops.load(Relaxed), 2, "the flushed generation was freed");
+        assert_eq!(drops.load(Relaxed), 3, "the flushed generation was freed");
         drop(map);
-        assert_eq!(drops.load(Relaxed), 2, "nothing else to free");
+        assert_eq!(drops.load(Relaxed), 3, "nothing else to free");
     });
 }
 
@@ -196,14 +200,14 @@ fn chained_generations_under_a_reader() {
         }
         map.delete(&1);
         reader.join().unwrap();
-        assert_eq!(drops.load(Relaxed), 3, "both closed generations were freed");
+        assert_eq!(drops.load(Relaxed), 4, "both closed generations were freed");
         drop(map);
-        assert_eq!(drops.load(Relaxed), 4, "nothing else to free");
+        assert_eq!(drops.load(Relaxed), 5, "nothing else to free");
     });
 }
 
 /// Two writers retiring at once, with a reader: whichever retirement comes first closes the
-/// batch the promotion started, the other goes into the next one; exactly the closed one is
+/// batch value 0 started, the other goes into the next one; exactly the closed one is
 /// freed once every thread is done, and the other at the map's drop.
 #[test]
 fn racing_writers_under_a_reader() {
@@ -212,7 +216,9 @@ fn racing_writers_under_a_reader() {
         let map = Arc::new(Map::default());
         map.store(1, Checked::new(1, &drops));
         map.store(2, Checked::new(20, &drops));
+        map.store(0, Checked::new(0, &drops));
         map.range(|_, _| true);
+        map.delete(&0); // the open bag: value 0 (see `promoted`)
         let reader = reader(&map, &[1, 2]);
         let writer = {
             let (map, drops) = (Arc::clone(&map), std::sync::Arc::clone(&drops));
@@ -221,9 +227,9 @@ fn racing_writers_under_a_reader() {
         map.store(1, Checked::new(2, &drops));
         reader.join().unwrap();
         writer.join().unwrap();
-        assert_eq!(drops.load(Relaxed), 1, "the closed generation was freed");
+        assert_eq!(drops.load(Relaxed), 2, "the closed generation was freed");
         drop(map);
-        assert_eq!(drops.load(Relaxed), 4, "everything was freed at the drop");
+        assert_eq!(drops.load(Relaxed), 5, "everything was freed at the drop");
     });
 }
 

@@ -318,54 +318,66 @@ unsafe fn retire_read<K, V, R: Reclaim, S>(
     }
 }
 
-/// The locks of every shard of a map, in shard order (`None` past the shard count): an
-/// array, so that a `clear` allocates only what it publishes.
-pub(super) type AllLocks<'g, 'p, K, V, R, S> = [Option<LockedMap<'g, 'p, K, V, R, S>>; MAX_SHARDS];
-
-/// Go's `Clear`, holding every shard's lock (`locks`): each shard that has an entry or a dirty
-/// state is emptied, and a new root, with new empty tables for those shards, replaces the old
-/// one in one atomic swap, so that the `clear` takes effect for every key at once (a lookup
-/// after it finds no key that was present before it, in any shard). Each old table is then
-/// retired with what dies with it, and the old root on its own. Returns how many present
-/// entries were removed.
+/// Go's `Clear`, holding every shard's lock (`locks`, one per shard in shard order): each shard
+/// that has an entry or a dirty state is emptied, and a new root, with new empty tables for
+/// those shards, replaces the old one in one atomic swap, so that the `clear` takes effect for
+/// every key at once (a lookup after it finds no key that was present before it, in any
+/// shard). Each old table is then retired with what dies with it, and the old root on its own.
+/// Returns how many present entries were removed.
 pub(super) fn clear_shards<'g, K, V, R: Reclaim, S>(
     map: &'g RawMap<K, V, R, S>,
     guard: &'g R::Guard<'_>,
-    locks: &mut AllLocks<'g, '_, K, V, R, S>,
+    locks: &mut [LockedMap<'g, '_, K, V, R, S>],
 ) -> usize {
     let mut present = 0;
-    let mut retired: [Option<(NonNull<ReadOnly<K, V, R>>, Dies<K, V, R>, usize)>; MAX_SHARDS] =
-        core::array::from_fn(|_| None);
-    let tables = locks.iter_mut().map_while(Option::as_mut).map(|locked| {
+    // The shards cleared (a bit each), and how many entries die with each one's old table;
+    // what dies is recorded in the old table itself until it is retired.
+    let mut cleared = 0_u64;
+    let mut dead = [0_usize; MAX_SHARDS];
+    let new = Root::publish(locks.iter_mut().map(|locked| {
         let read = locked.read();
         if read.table.is_empty() && !read.amended() {
             // Kept in the new root: only the old root goes.
             return core::ptr::from_ref(read).cast_mut();
         }
-        let (dies, dead, live) = locked.unlink_for_clear();
+        let old = NonNull::from(read);
+        let (dies, count, live) = locked.unlink_for_clear();
         locked.restart_dead_checks();
         present += live;
-        retired[locked.index] = Some((NonNull::from(locked.read()), dies, dead));
+        // SAFETY: `old` is the shard's published table, which only this lock holder retires
+        // (below); nobody else touches its `dies`.
+        unsafe { ReadOnly::set_dies(old, dies) };
+        cleared |= 1 << locked.index;
+        dead[locked.index] = count;
         ReadOnly::publish(hashbrown::HashTable::new())
-    });
-    let new = Root::publish(tables);
-    let old = NonNull::new(map.root.swap(new, AcqRel)).expect("the root is never null");
-    for (old, dies, dead) in retired.into_iter().flatten() {
+    }));
+    let old_root = map.root.swap(new, AcqRel);
+    while cleared != 0 {
+        let index = cleared.trailing_zeros() as usize;
+        cleared &= cleared - 1;
+        // SAFETY: the old root was published until the swap; `guard` protects it.
+        let old = NonNull::new(unsafe { &*old_root }.table(index)).expect("never null");
         // SAFETY: `old` was its shard's table in the old root, now unpublished (the new root
         // has a new table in its slot, and lock holders reach tables only through the root);
         // it is retired only here, under every shard's lock; `unlink_for_clear` unlinked what
-        // `dies` names.
-        unsafe { retire_read(map, guard, old, dies, dead) };
+        // its `dies` names.
+        unsafe {
+            let dies = ReadOnly::take_dies(old);
+            retire_read(map, guard, old, dies, dead[index]);
+        }
     }
     // The lock holders' read tables are the new root's: refresh them (the invariants) before
     // they unlock.
-    for locked in locks.iter_mut().flatten() {
+    for locked in locks.iter_mut() {
         locked.read = map.read(guard, locked.index);
     }
     // SAFETY: the old root is unpublished, and retired only here (every shard's lock is held).
     // Its tables were retired above (or are still published in the new root): `Root` frees
     // the array only.
-    unsafe { map.reclaim.retire(guard, old) }
+    unsafe {
+        map.reclaim
+            .retire(guard, NonNull::new(old_root).expect("never null"))
+    }
     present
 }
 

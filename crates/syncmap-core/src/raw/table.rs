@@ -270,18 +270,29 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
         }))
     }
 
-    /// Records what dies with this table, which the caller (holding the lock) has just
-    /// unpublished and is about to retire.
+    /// Records what dies with this table, which the caller (holding its shard's lock) has
+    /// just unpublished, or is about to, and will retire.
     ///
     /// # Safety
     ///
-    /// `this` points at a table that is no longer published, that the caller is the only one to
-    /// retire, and whose `dies` nobody else writes or reads until it is reclaimed.
+    /// `this` points at a table that is not retired yet, that the caller is the only one to
+    /// retire, and whose `dies` nobody else writes or reads until it is reclaimed (readers and
+    /// lock holders never touch it).
     pub(super) unsafe fn set_dies(this: NonNull<Self>, dies: Dies<K, V, R>) {
         // SAFETY: the caller's contract: we are the only ones to access `dies` now (readers
         // still holding the table only read `table` and `amended`), and `this` is alive (not
         // retired yet). The strategy's retire publishes the write to whoever reclaims it.
         unsafe { *(*this.as_ptr()).dies.get() = dies }
+    }
+
+    /// Takes back what [`set_dies`](Self::set_dies) recorded, leaving [`Dies::Nothing`].
+    ///
+    /// # Safety
+    ///
+    /// As for `set_dies`.
+    pub(super) unsafe fn take_dies(this: NonNull<Self>) -> Dies<K, V, R> {
+        // SAFETY: as in `set_dies`.
+        unsafe { core::mem::replace(&mut *(*this.as_ptr()).dies.get(), Dies::Nothing) }
     }
 
     #[inline]

@@ -10,7 +10,7 @@ use core::{
 use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
-    locked::{AllLocks, clear_shards},
+    locked::clear_shards,
     table::ReadOnly,
     value::Incoming,
     wait::{Ticket, WaitBy},
@@ -303,9 +303,9 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         if (0..self.shards()).all(|shard| empty(self.read(&guard, shard))) {
             return;
         }
-        let mut locks: AllLocks<'_, '_, K, V, R, S> =
-            core::array::from_fn(|shard| (shard < self.shards()).then(|| self.lock(&guard, shard)));
-        if locks.iter().flatten().all(|locked| empty(locked.read())) {
+        let mut locks = Vec::with_capacity(self.shards());
+        locks.extend((0..self.shards()).map(|shard| self.lock(&guard, shard)));
+        if locks.iter().all(|locked| empty(locked.read())) {
             return;
         }
         let present = clear_shards(self, &guard, &mut locks);
