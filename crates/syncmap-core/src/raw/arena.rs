@@ -265,10 +265,12 @@ pub(crate) unsafe fn free_all(slots: impl IntoIterator<Item = NonNull<u8>>) {
         {
             // SAFETY: as above.
             let mut state: MutexGuard<'_, PoolState> = unsafe { pool.as_ref() }.state.lock();
-            // SAFETY: as above, for each slot taken: the lock is held only for its own pool's.
-            while let Some(slot) =
-                slots.next_if(|&slot| unsafe { header_of(slot).as_ref() }.pool == pool)
-            {
+            // The run of slots from this pool; the lock is held only for its own slots.
+            while let Some(slot) = slots.next_if(|&slot| {
+                // SAFETY: as above: the slot is live, so its chunk and header are alive.
+                let header = unsafe { header_of(slot).as_ref() };
+                header.pool == pool
+            }) {
                 Pool::put(&mut state, slot, &mut out);
             }
             if state.closed && state.chunks == 0 {

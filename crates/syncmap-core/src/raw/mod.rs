@@ -2,18 +2,22 @@
 //!
 //! Its files form two layers. The upper one is [`RawMap`], its methods spread by topic:
 //!
-//! * [`RawMap`] (this file): the fields, lookups, and the map's construction and drop;
+//! * [`RawMap`] (this file): the fields, lookups (a key's shard, then its read table), and the
+//!   map's construction and drop;
 //! * `write.rs`: Go's write paths (store, swap, load-or-store, deletes, compare-and-swap,
 //!   clear) and the lock-free update;
 //! * `reserve.rs`: `load_or_store_with`'s reservations (writers wait for them in `wait.rs`);
 //! * `bound.rs`: counting deletes and compacting dead entries, a step at a time;
 //! * `iter.rs`: the present entries, as `range` and the iterators visit them;
-//! * `locked.rs`: the dirty lock, held: `LockedMap`, whose methods are what Go does under the
-//!   lock (misses, promotion, relinking expunged entries, linking new keys, replacing read).
+//! * `locked.rs`: a shard's dirty lock, held: `LockedMap`, whose methods are what Go does under
+//!   the lock (misses, promotion, relinking expunged entries, linking new keys, replacing
+//!   read), and `clear`, under every shard's lock.
 //!
 //! The lower one is the types `RawMap` is made of, each file importing only from those after it
 //! (and none from the upper layer):
 //!
+//! * `shard.rs`: a shard's state besides its read table (its dirty lock and delete count),
+//!   and the root, the one published array of the shards' read tables;
 //! * `dirty.rs`: the state behind the lock, how rebuilding and growing dirty are spread over the
 //!   operations that follow, and what the lock holder counts and unlinks in it;
 //! * `wait.rs`: where writers wait for a reservation of their key to end;

@@ -24,10 +24,10 @@ pub(crate) const MAX_SHARDS: usize = 64;
 const SHARD_SHIFT: u32 = 51;
 
 /// The shard of a hash, for a map of `mask + 1` shards (a power of two, at most
-/// [`MAX_SHARDS`]).
+/// [`MAX_SHARDS`]): at most `mask`.
 #[inline(always)]
 pub(super) fn shard_index(hash: u64, mask: usize) -> usize {
-    ((hash >> SHARD_SHIFT) as usize) & mask & (MAX_SHARDS - 1)
+    ((hash >> SHARD_SHIFT) as usize) & mask
 }
 
 /// The number of shards for a map asked for `shards`: a power of two from 1 to [`MAX_SHARDS`].
@@ -147,12 +147,14 @@ impl<K, V, R: Reclaim> Root<K, V, R> {
     /// guard (`RawMap::root`), which then protects the table too.
     #[inline(always)]
     pub(super) unsafe fn read(&self, shard: usize) -> &ReadOnly<K, V, R> {
-        // SAFETY: slots below the shard count are never null (the invariants), and a replaced
+        debug_assert!(shard < MAX_SHARDS);
+        // SAFETY: `shard` is below the shard count (the caller's contract), so within the
+        // array; slots below the shard count are never null (the invariants), and a replaced
         // read table is retired no sooner than the root that published it is replaced, so it
         // outlives every guard that could have loaded that root, and the guard the root is
         // borrowed under is one (`Reclaim`'s *Protection* covers the root's load, and what is
         // reached through it: its slots, the tables, their entries).
-        unsafe { &*self.reads[shard] }
+        unsafe { &**self.reads.get_unchecked(shard) }
     }
 }
 

@@ -64,17 +64,41 @@ use crate::{
 ///
 /// The invariants that make this sound are listed on the raw layer's map (`raw/mod.rs`).
 ///
+/// # Shards
+///
+/// Go's design has one lock, which every writer of a new key takes. This map splits its keys by
+/// hash among *shards*, each a copy of the design above with its own read table, dirty table,
+/// lock, misses and promotions, so that writers of keys in different shards do not wait for
+/// each other (Go's `sync.Map` with one shard is what
+/// [`with_capacity_hasher_and_shards`](Self::with_capacity_hasher_and_shards)`(_, _, 1)`
+/// builds). A key's shard is fixed by its hash, so every guarantee Go gives per key holds
+/// as it is. What spans shards:
+///
+/// * the shards' read tables are published together, in one immutable array (the *root*), so
+///   a lookup makes one more dependent load than Go's (the root, then its shard's table); a
+///   promotion replaces the root with a copy in which its shard's table is the new one;
+/// * `clear` takes every shard's lock and replaces the root in one atomic swap: it takes effect
+///   for all keys at once (a lookup that finds one key cleared finds every other key cleared
+///   too, unless stored again since);
+/// * `range` promotes each shard that has keys its read table lacks, then iterates the tables
+///   of one root: a snapshot of the read state, as Go's `Range` iterates one read table;
+/// * `len`, `stats` and `retain` visit the shards one after another.
+///
+/// The default is four shards per hardware thread (as dashmap's), at most 64, chosen by
+/// measurement: on two cores, eight shards made two threads storing new keys 1.7x faster than
+/// one shard, and single-threaded work no slower (see `docs/BENCHMARKS.md`, *Shards*).
+///
 /// # Memory
 ///
 /// The entries the map holds are O(live keys), whatever the operations: at most
-/// `2 * live + c` once quiescent, for a small constant `c` per deleting thread (about 100 for
-/// one thread). Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
+/// `2 * live + c` once quiescent, for a small constant `c` (about 100, split among the shards).
+/// Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
 /// without the lock), but deletes are counted, and once a quarter of the entries the last
 /// promoted table held have been deleted since its rebuild began (so that dead entries could
 /// soon outnumber live ones), the map *compacts*: it rebuilds dirty from read, which expunges
 /// every deleted entry, and promotes it, retiring the expunged entries. Nothing is counted, and
-/// the compaction is spread over the deletes that follow, a few hundred buckets for every
-/// eighth delete of a thread, as the rebuild after a new key is spread over inserts and misses:
+/// the compaction is spread over the deletes that follow, a few hundred buckets for each
+/// delete of a key of the shard being compacted, as the rebuild after a new key is spread over inserts and misses:
 /// no call does O(n) work, and the cost is amortised O(1) per delete. Once deletes stop, the
 /// bound holds without the compaction finishing. Go's map has no such step: it keeps deleted
 /// keys until a new key forces a rebuild (Go issue 40999 was the unbounded case, fixed in Go
