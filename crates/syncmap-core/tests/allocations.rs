@@ -137,10 +137,11 @@ fn into_iter_moves_inline_and_boxed_values_out() {
 }
 
 #[test]
-fn clearing_a_one_key_map_allocates_only_the_new_read_table_and_root() {
-    // Go's BenchmarkClear: clear, then store one key. The clear publishes a new (empty) read
-    // table in a new root (the array of the shards' tables) and retires the old ones; the
-    // old table lists the dying entry inline: no list of entries, no
+fn clearing_a_one_key_map_allocates_only_the_new_read_table_root_and_lock_list() {
+    // Go's BenchmarkClear: clear, then store one key. The clear holds every shard's lock (a
+    // list of them), publishes a new (empty) read table in a new root (the array of the
+    // shards' tables) and retires the old ones; the old table lists the dying entry inline:
+    // no list of entries, no
     // separate box of garbage, and dirty keeps its emptied table for the next store, which then
     // allocates only its entry.
     const CYCLES: usize = 128;
@@ -156,7 +157,7 @@ fn clearing_a_one_key_map_allocates_only_the_new_read_table_and_root() {
     // `DeferToDrop` keeps what is retired in a `Vec`, which reallocates as it grows.
     let retired_list = CYCLES.ilog2() as usize + 2;
     assert!(
-        made <= 3 * CYCLES + retired_list,
+        made <= 4 * CYCLES + retired_list,
         "{made} allocations for {CYCLES} clears and stores"
     );
     assert_eq!(map.len(), 1);
