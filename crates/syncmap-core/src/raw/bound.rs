@@ -262,6 +262,35 @@ mod tests {
         assert!(stats.entries <= 2 * 200 + 2 * DEAD_MIN + 16, "{stats:?}");
     }
 
+    #[test]
+    fn the_bound_constant_is_split_among_shards() {
+        // The constant of the bound is the sum of the shards': with `DEAD_MIN` split among
+        // them, a map of many shards emptied by deletes holds no more dead entries in all than
+        // a map of one (the suite allows 128 above twice the live keys).
+        for shards in [1, 8, 64] {
+            let map =
+                Map::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), shards);
+            for k in 0..10_000 {
+                map.store(k, k);
+            }
+            map.range(|_, _| true);
+            for k in 10..10_000 {
+                map.delete(&k);
+            }
+            let stats = map.stats();
+            assert_eq!(
+                stats.entries - stats.dead_entries,
+                10,
+                "{shards} shards: {stats:?}"
+            );
+            assert!(
+                stats.entries <= 2 * 10 + 128,
+                "{shards} shards: {} entries for 10 live keys; {stats:?}",
+                stats.entries
+            );
+        }
+    }
+
     /// The maps of the step-counting tests: a raw map, whose dirty state a test can see.
     type Raw = crate::raw::RawMap<u64, u64, DeferToDrop, std::hash::RandomState>;
 
