@@ -6,6 +6,7 @@
 
 syncmap_testsuite::conformance_tests!(arcswap, <K, V> syncmap_arcswap::SyncMap<K, V>, {
     const PENDING_LIMIT: usize = syncmap_arcswap::BATCH - 1;
+    const ENTRY_SLACK: usize = syncmap_core::ENTRY_SLACK;
     fn unsharded<K: syncmap_testsuite::Key, V: syncmap_testsuite::Value>() -> Self::Map<K, V> {
         <Self::Map<K, V>>::with_capacity_hasher_and_shards(0, Default::default(), 1)
     }

@@ -73,3 +73,9 @@ pub use names::{Owned, Ref};
 pub use reclaim::{Admits, Reclaim, ReclaimOwned, Retire};
 pub use stats::Stats;
 pub use sync_map::{IntoIter, Iter, Keys, Pinned, PinnedOwned, SyncMap, Values};
+
+/// The constant of [`SyncMap`]'s memory bound: once quiescent, a map with `n` live keys holds
+/// at most `2 * n + ENTRY_SLACK` entries, whatever its shard count (about 100 for one shard and
+/// 7 for each shard of more, measured up to 64 shards: see [`SyncMap`]'s *Memory* docs). The
+/// conformance suites of the backends check it (`syncmap_testsuite::Backend::ENTRY_SLACK`).
+pub const ENTRY_SLACK: usize = 128 + 8 * raw::MAX_SHARDS;

@@ -12,9 +12,13 @@ use crate::primitive::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// # Examples
 ///
 /// ```
+/// use std::hash::RandomState;
 /// use syncmap_core::{SyncMap, reclaim::DeferToDrop};
 ///
-/// let map: SyncMap<u32, u32, DeferToDrop> = SyncMap::new();
+/// // One shard: Go's design, whose counters these are (a map of several counts each
+/// // shard's, and a shard promotes after at least as many misses as there are shards).
+/// let map: SyncMap<u32, u32, DeferToDrop> =
+///     SyncMap::with_capacity_hasher_and_shards(0, RandomState::new(), 1);
 /// map.store(1, 10); // a new key: goes to the dirty map
 /// assert!(map.load(&1).is_some()); // a miss: read does not have it yet; promotes (1 miss >= 1 dirty key)
 /// assert!(map.load(&1).is_some()); // a read-map hit

@@ -711,7 +711,7 @@ fn promotions_of_two_shards_race_on_the_root() {
             .map(|k| {
                 spawn_on(&map, move |m| {
                     m.store(k, k + 10);
-                    assert_eq!(m.load(&k).copied(), Some(k + 10)); // a miss: promotes
+                    assert_eq!(m.load(&k).copied(), Some(k + 10)); // a miss (two promote)
                     let mut seen = 0;
                     m.range(|&key, &v| {
                         assert_eq!(v, key + 10);

@@ -4,6 +4,7 @@
 
 syncmap_testsuite::conformance_tests!(seize, <K, V> syncmap_epoch::seize::SyncMap<K, V>, {
     const FREES_BEFORE_DROP: bool = false;
+    const ENTRY_SLACK: usize = syncmap_core::ENTRY_SLACK;
     fn unsharded<K: syncmap_testsuite::Key, V: syncmap_testsuite::Value>() -> Self::Map<K, V> {
         <Self::Map<K, V>>::with_capacity_hasher_and_shards(0, Default::default(), 1)
     }

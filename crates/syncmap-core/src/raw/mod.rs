@@ -68,7 +68,7 @@ use core::{
 use hashbrown::HashTable;
 
 pub(crate) use iter::PresentEntries;
-pub(crate) use shard::default_shards;
+pub(crate) use shard::{MAX_SHARDS, default_shards};
 use shard::{Root, Shard, shard_count, shard_index};
 use table::ReadOnly;
 

@@ -91,14 +91,15 @@ use crate::{
 /// # Memory
 ///
 /// The entries the map holds are O(live keys), whatever the operations: at most
-/// `2 * live + c` once quiescent, for a small constant `c` (about 100, split among the shards).
+/// `2 * live + c` once quiescent, for a small constant `c`: about 100 for one shard, about 7
+/// more for each shard of several, at most [`ENTRY_SLACK`](crate::ENTRY_SLACK).
 /// Deleted entries stay linked (so that a delete-then-store cycle reuses its entry
 /// without the lock), but deletes are counted, and once a quarter of the entries the last
 /// promoted table held have been deleted since its rebuild began (so that dead entries could
 /// soon outnumber live ones), the map *compacts*: it rebuilds dirty from read, which expunges
 /// every deleted entry, and promotes it, retiring the expunged entries. Nothing is counted, and
 /// the compaction is spread over the deletes that follow, a few hundred buckets for each
-/// delete of a key of the shard being compacted, as the rebuild after a new key is spread over inserts and misses:
+/// delete of a key of the shard being compacted (each shard counts and compacts on its own), as the rebuild after a new key is spread over inserts and misses:
 /// no call does O(n) work, and the cost is amortised O(1) per delete. Once deletes stop, the
 /// bound holds without the compaction finishing. Go's map has no such step: it keeps deleted
 /// keys until a new key forces a rebuild (Go issue 40999 was the unbounded case, fixed in Go
@@ -251,7 +252,8 @@ impl<K, V, R: Reclaim, S> SyncMap<K, V, R, S> {
     ///
     /// ```
     /// # type SyncMap<K, V, S = std::hash::RandomState> = syncmap_core::SyncMap<K, V, syncmap_core::reclaim::DeferToDrop, S>;
-    /// let map: SyncMap<u8, u8> = SyncMap::new();
+    /// // One shard, so that both keys share it (each shard rebuilds its own dirty).
+    /// let map: SyncMap<u8, u8> = SyncMap::with_capacity_hasher_and_shards(0, Default::default(), 1);
     /// map.store(1, 1);
     /// map.store(2, 2); // both new keys share one rebuild of dirty
     /// assert_eq!(map.stats().dirty_rebuilds, 1);
