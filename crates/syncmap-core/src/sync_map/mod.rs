@@ -85,8 +85,12 @@ use crate::{
 /// * `len`, `stats` and `retain` visit the shards one after another.
 ///
 /// The default is four shards per hardware thread (as dashmap's), at most 64, chosen by
-/// measurement: on two cores, eight shards made two threads storing new keys 1.7x faster than
-/// one shard, and single-threaded work no slower (see `docs/BENCHMARKS.md`, *Shards*).
+/// measurement: on two cores, eight shards cut the time of two threads storing new keys to
+/// 0.6-0.7x of one lock's, left single-threaded work as it was, and make a `clear` take about
+/// twice as long (it takes every lock); more shards help writers further and cost `clear` more
+/// (see `docs/BENCHMARKS.md`, *Shards*). A shard promotes after at least as many misses as
+/// there are shards, and compacts after at least 16 deletes: a shard of a few keys would
+/// otherwise promote after every call or two.
 ///
 /// # Memory
 ///
