@@ -105,20 +105,25 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
         K: Sync,
         V: Send + Sync,
     {
-        use rayon::iter::{IntoParallelIterator, ParallelIterator};
+        use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 
         // Rayon's workers receive this work after the pin and through rayon's queues, so every
         // load they make happens after `pin` returned: the pin protects their reads exactly as
         // it protects this thread's (`Reclaim`'s *Protection*).
         let root = self.root_for_iteration(guard);
+        // The shards' tables (hash tables of entry pointers, shareable when `K: Sync` and
+        // `V: Send + Sync`), borrowed from the read tables for 'g.
         let tables: Vec<_> = (0..self.shards())
             // SAFETY: `root` is borrowed under `guard`, and `shard` is below the shard count.
-            .map(|shard| unsafe { root.read(shard) })
+            .map(|shard| &unsafe { root.read(shard) }.table)
             .collect();
         tables
             .into_par_iter()
-            .flat_map(|read| read.par_entries())
+            .flat_map(|table| table.par_iter())
             .filter_map(|entry| {
+                // SAFETY: entries of a borrowed read table are alive while it is borrowed (see
+                // `ReadOnly`), whichever thread reads them.
+                let entry = unsafe { entry.get() };
                 let value = entry.load()?;
                 // SAFETY: read under the pin (see above), which lives for 'g.
                 Some((&entry.key, unsafe { value.as_ref() }))

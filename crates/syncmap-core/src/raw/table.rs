@@ -333,23 +333,6 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
         // SAFETY: entries of a borrowed read table are alive while it is borrowed (type docs).
         unsafe { bucket_entries(&self.table, buckets) }
     }
-
-    /// Every entry of the table, for rayon's workers.
-    #[cfg(feature = "rayon")]
-    pub(super) fn par_entries(
-        &self,
-    ) -> impl rayon::iter::ParallelIterator<Item = &Entry<K, V, R>> + '_
-    where
-        K: Sync,
-        V: Send + Sync,
-    {
-        use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
-        self.table.par_iter().map(|e| {
-            // SAFETY: entries of a borrowed read table are alive while it is borrowed (type
-            // docs), whichever thread reads them.
-            unsafe { e.get() }
-        })
-    }
 }
 
 impl<K, V, R: Reclaim> Sealed for ReadOnly<K, V, R> {}
