@@ -10,15 +10,22 @@
 
 use std::{
     collections::BTreeMap,
-    hash::{BuildHasherDefault, DefaultHasher},
+    hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
 };
 
 use loom::{sync::Arc, thread};
 use syncmap_core::{SyncMap, reclaim::DeferToDrop};
 
+/// The models' maps, by hasher.
+type MapWith<S> = SyncMap<u64, u64, DeferToDrop, S>;
+
 /// A fixed hasher: loom replays executions and needs every one to make the same calls, so table
 /// layouts (and `range` orders) must not depend on `RandomState`'s per-map keys.
-type Map = SyncMap<u64, u64, DeferToDrop, BuildHasherDefault<DefaultHasher>>;
+type Map = MapWith<BuildHasherDefault<DefaultHasher>>;
+
+/// What the helpers below ask of a model's hasher.
+trait Hasher: BuildHasher + Send + Sync + 'static {}
+impl<S: BuildHasher + Send + Sync + 'static> Hasher for S {}
 
 /// Runs `f` under loom, with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
 /// otherwise (an unbounded search of these models takes hours).
@@ -43,12 +50,12 @@ fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     assert!(executions > 1, "loom explored a single interleaving");
 }
 
-fn load(map: &Map, key: u64) -> Option<u64> {
+fn load<S: Hasher>(map: &MapWith<S>, key: u64) -> Option<u64> {
     map.load(&key).copied()
 }
 
 /// Everything `range` visits, asserting that no key is visited twice.
-fn contents(map: &Map) -> BTreeMap<u64, u64> {
+fn contents<S: Hasher>(map: &MapWith<S>) -> BTreeMap<u64, u64> {
     let mut seen = BTreeMap::default();
     map.range(|&k, &v| {
         assert!(seen.insert(k, v).is_none(), "range visited {k} twice");
@@ -58,7 +65,7 @@ fn contents(map: &Map) -> BTreeMap<u64, u64> {
 }
 
 /// Asserts that `load`, `range` (which promotes) and `len` all agree with `expected`.
-fn assert_state(map: &Map, expected: &[(u64, u64)]) {
+fn assert_state<S: Hasher>(map: &MapWith<S>, expected: &[(u64, u64)]) {
     let expected: BTreeMap<u64, u64> = expected.iter().copied().collect();
     for k in 0..4 {
         assert_eq!(load(map, k), expected.get(&k).copied(), "load({k})");
@@ -67,7 +74,10 @@ fn assert_state(map: &Map, expected: &[(u64, u64)]) {
     assert_eq!(map.len(), expected.len(), "len");
 }
 
-fn spawn(map: &Arc<Map>, f: impl FnOnce(&Map) -> u64 + Send + 'static) -> thread::JoinHandle<u64> {
+fn spawn<S: Hasher>(
+    map: &Arc<MapWith<S>>,
+    f: impl FnOnce(&MapWith<S>) -> u64 + Send + 'static,
+) -> thread::JoinHandle<u64> {
     let map = Arc::clone(map);
     thread::spawn(move || f(&map))
 }
@@ -250,37 +260,45 @@ fn load_and_delete_race() {
 /// clear happened wholly before or after each store.
 #[test]
 fn clear_vs_stores() {
-    model(|| {
-        let map = Arc::new(Map::default());
-        map.store(1, 1);
-        assert_eq!(load(&map, 1), Some(1)); // promoted
-        let clear = spawn(&map, |m| {
-            m.clear();
-            0
-        });
-        let store = spawn(&map, |m| {
-            m.store(2, 2);
-            m.store(1, 10);
-            0
-        });
-        clear.join().unwrap();
-        store.join().unwrap();
-        let one = load(&map, 1);
-        let two = load(&map, 2);
-        assert!(one.is_none() || one == Some(10), "key 1 holds {one:?}");
-        assert!(two.is_none() || two == Some(2), "key 2 holds {two:?}");
-        // The store of 2 precedes the store of 1: a clear that removed 1's new value also
-        // removed 2.
-        assert!(
-            !(one.is_none() && two.is_some()),
-            "clear split the thread's stores"
-        );
-        let expected: Vec<(u64, u64)> = [(1, one), (2, two)]
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect();
-        assert_state(&map, &expected);
+    model(|| clear_vs_two_stores(Map::default(), 2));
+}
+
+/// The body of [`clear_vs_stores`] and [`sharded_clear_vs_stores_in_both_shards`]: key 1 is
+/// promoted, then a `clear` races a thread that stores `earlier` (value 2) and then key 1
+/// (value 10).
+fn clear_vs_two_stores<S: Hasher>(map: MapWith<S>, earlier: u64) {
+    let map = Arc::new(map);
+    map.store(1, 1);
+    assert_eq!(load(&map, 1), Some(1)); // promoted
+    let clear = spawn(&map, |m| {
+        m.clear();
+        0
     });
+    let store = spawn(&map, move |m| {
+        m.store(earlier, 2);
+        m.store(1, 10);
+        0
+    });
+    clear.join().unwrap();
+    store.join().unwrap();
+    let one = load(&map, 1);
+    let two = load(&map, earlier);
+    assert!(one.is_none() || one == Some(10), "key 1 holds {one:?}");
+    assert!(
+        two.is_none() || two == Some(2),
+        "key {earlier} holds {two:?}"
+    );
+    // The store of `earlier` precedes the store of 1: a clear that removed 1's new value also
+    // removed `earlier`'s.
+    assert!(
+        !(one.is_none() && two.is_some()),
+        "clear split the thread's stores"
+    );
+    let expected: Vec<(u64, u64)> = [(1, one), (earlier, two)]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+    assert_state(&map, &expected);
 }
 
 /// `update` races `update` on a promoted key: no increment is lost.
@@ -604,15 +622,7 @@ impl std::hash::Hasher for ShardOf {
 }
 
 /// A map of two shards, key `k` in shard `k % 2`.
-type Sharded = SyncMap<u64, u64, DeferToDrop, BuildHasherDefault<ShardOf>>;
-
-fn spawn_on(
-    map: &Arc<Sharded>,
-    f: impl FnOnce(&Sharded) -> u64 + Send + 'static,
-) -> thread::JoinHandle<u64> {
-    let map = Arc::clone(map);
-    thread::spawn(move || f(&map))
-}
+type Sharded = MapWith<BuildHasherDefault<ShardOf>>;
 
 fn sharded() -> Sharded {
     let map = Sharded::with_capacity_hasher_and_shards(0, BuildHasherDefault::default(), 2);
@@ -631,11 +641,11 @@ fn sharded_clear_is_one_step_for_readers() {
         map.store(1, 11);
         assert_eq!(map.load(&0).copied(), Some(10));
         assert_eq!(map.load(&1).copied(), Some(11)); // both shards promoted
-        let clear = spawn_on(&map, |m| {
+        let clear = spawn(&map, |m| {
             m.clear();
             0
         });
-        let reader = spawn_on(&map, |m| {
+        let reader = spawn(&map, |m| {
             let first = m.load(&0).copied();
             let second = m.load(&1).copied();
             assert!(
@@ -657,46 +667,11 @@ fn sharded_clear_is_one_step_for_readers() {
     });
 }
 
-/// A `clear` of two shards races stores to both (the second shard's key stored after the
-/// first's): the clear never removes the later store and keeps the earlier one; and `range`
-/// visits what loads see.
+/// [`clear_vs_stores`] on two shards, one key in each: the clear never removes the later store
+/// while keeping the earlier one, and `range` visits what loads see.
 #[test]
 fn sharded_clear_vs_stores_in_both_shards() {
-    model(|| {
-        let map = Arc::new(sharded());
-        map.store(1, 1);
-        assert_eq!(map.load(&1).copied(), Some(1)); // promoted
-        let clear = spawn_on(&map, |m| {
-            m.clear();
-            0
-        });
-        let store = spawn_on(&map, |m| {
-            m.store(0, 2);
-            m.store(1, 10);
-            0
-        });
-        clear.join().unwrap();
-        store.join().unwrap();
-        let zero = map.load(&0).copied();
-        let one = map.load(&1).copied();
-        assert!(zero.is_none() || zero == Some(2), "key 0 holds {zero:?}");
-        assert!(one.is_none() || one == Some(10), "key 1 holds {one:?}");
-        assert!(
-            !(one.is_none() && zero.is_some()),
-            "clear split the thread's stores"
-        );
-        let mut seen = BTreeMap::new();
-        map.range(|&k, &v| {
-            assert!(seen.insert(k, v).is_none(), "range visited {k} twice");
-            true
-        });
-        let expected: BTreeMap<u64, u64> = [(0, zero), (1, one)]
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect();
-        assert_eq!(seen, expected);
-        assert_eq!(map.len(), expected.len());
-    });
+    model(|| clear_vs_two_stores(sharded(), 0));
 }
 
 /// Two shards promote at once (each thread's loads of its new key miss until its shard's dirty
@@ -709,7 +684,7 @@ fn promotions_of_two_shards_race_on_the_root() {
         let threads: Vec<_> = [0, 1]
             .into_iter()
             .map(|k| {
-                spawn_on(&map, move |m| {
+                spawn(&map, move |m| {
                     m.store(k, k + 10);
                     assert_eq!(m.load(&k).copied(), Some(k + 10)); // a miss (two promote)
                     let mut seen = 0;

@@ -93,8 +93,8 @@ impl<K, V, R: Reclaim, S> RawMap<K, V, R, S> {
     pub(super) fn count_delete(&self, guard: &R::Guard<'_>, shard: usize) {
         self.present.removed(1);
         let shard_ref = &self.shards[shard];
-        shard_ref.deleted();
-        if shard_ref.compaction_due() {
+        let total = shard_ref.deleted();
+        if shard_ref.compaction_due_at(total) {
             self.check_dead(guard, shard);
         }
     }
@@ -135,9 +135,15 @@ impl<K, V, R: Reclaim> Shard<K, V, R> {
     }
 
     /// Whether the deletes have reached the next compaction.
-    #[inline]
     fn compaction_due(&self) -> bool {
-        self.deletes() >= self.next_dead_check.load(Relaxed)
+        self.compaction_due_at(self.deletes())
+    }
+
+    /// Whether a delete total of `total` has reached the next compaction (the total a delete
+    /// just counted: no second load of the count on the delete path).
+    #[inline]
+    fn compaction_due_at(&self, total: u64) -> bool {
+        total >= self.next_dead_check.load(Relaxed)
     }
 }
 
@@ -316,17 +322,23 @@ mod tests {
         assert!(stats.entries <= 2 * live + 128, "{live} live: {stats:?}");
     }
 
+    /// A raw map of one shard holding keys `0..n`, promoted.
+    fn promoted_keys(n: u64) -> Raw {
+        let map = Raw::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1);
+        for k in 0..n {
+            map.store(k, k);
+        }
+        promote(&map);
+        map
+    }
+
     #[test]
     fn no_delete_visits_more_than_a_step_and_memory_follows_the_live_set() {
         // Issue 22, target 5: a delete used to count every entry (and then compact them all)
         // in one call; now no call visits more than one step's buckets, and the entries held
         // still follow the live set, deleting the keys of a large promoted map one by one.
         const N: u64 = 200_000;
-        let map = Raw::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1);
-        for k in 0..N {
-            map.store(k, k);
-        }
-        promote(&map);
+        let map = promoted_keys(N);
         visits::take();
         let mut worst = 0;
         for k in 0..N {
@@ -354,11 +366,7 @@ mod tests {
         // the rebuild reaches them, some after it expunged them (relinked: the promotion must
         // not free them, and they are skipped without being read when it is reclaimed).
         const N: u64 = 40_000;
-        let map = Raw::with_capacity_hasher_and_shards(0, std::hash::RandomState::new(), 1);
-        for k in 0..N {
-            map.store(k, k);
-        }
-        promote(&map);
+        let map = promoted_keys(N);
         let mut live: std::collections::BTreeSet<u64> = (0..N).collect();
         let mut worst = 0;
         visits::take();

@@ -345,7 +345,7 @@ pub(super) fn clear_shards<'g, K, V, R: Reclaim, S>(
     let mut dead = [0_usize; MAX_SHARDS];
     let new = Root::publish(locks.iter_mut().map(|locked| {
         let read = locked.read();
-        if read.table.is_empty() && !read.amended() {
+        if read.holds_nothing() {
             // Kept in the new root: only the old root goes.
             return core::ptr::from_ref(read).cast_mut();
         }

@@ -85,11 +85,11 @@ impl<K, V, R: Reclaim> Shard<K, V, R> {
         }
     }
 
-    /// Counts a delete.
+    /// Counts a delete; returns the shard's delete total, this one included.
     #[inline]
-    pub(super) fn deleted(&self) {
+    pub(super) fn deleted(&self) -> u64 {
         use crate::primitive::sync::atomic::Ordering::Relaxed;
-        self.deletes.fetch_add(1, Relaxed);
+        self.deletes.fetch_add(1, Relaxed) + 1
     }
 
     /// Deletes of this shard's keys so far.

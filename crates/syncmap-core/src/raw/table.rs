@@ -295,6 +295,12 @@ impl<K, V, R: Reclaim> ReadOnly<K, V, R> {
         unsafe { core::mem::replace(&mut *(*this.as_ptr()).dies.get(), Dies::Nothing) }
     }
 
+    /// True if neither this table nor dirty has a key: what a `clear` need not replace.
+    #[inline]
+    pub(super) fn holds_nothing(&self) -> bool {
+        self.table.is_empty() && !self.amended()
+    }
+
     #[inline]
     pub(super) fn amended(&self) -> bool {
         self.amended.load(Acquire)

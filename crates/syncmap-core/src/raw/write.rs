@@ -11,7 +11,6 @@ use super::{
     RawMap,
     entry::{Entry, LoadOrStore},
     locked::clear_shards,
-    table::ReadOnly,
     value::Incoming,
     wait::{Ticket, WaitBy},
 };
@@ -299,13 +298,12 @@ impl<K: Hash + Eq, V, R: Reclaim, S: BuildHasher> RawMap<K, V, R, S> {
     /// [`clear_shards`]).
     pub(crate) fn clear(&self) {
         let guard = self.pin();
-        let empty = |read: &ReadOnly<K, V, R>| read.table.is_empty() && !read.amended();
-        if (0..self.shards()).all(|shard| empty(self.read(&guard, shard))) {
+        if (0..self.shards()).all(|shard| self.read(&guard, shard).holds_nothing()) {
             return;
         }
         let mut locks = Vec::with_capacity(self.shards());
         locks.extend((0..self.shards()).map(|shard| self.lock(&guard, shard)));
-        if locks.iter().all(|locked| empty(locked.read())) {
+        if locks.iter().all(|locked| locked.read().holds_nothing()) {
             return;
         }
         let present = clear_shards(self, &guard, &mut locks);
